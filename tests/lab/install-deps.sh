@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian 12 (bookworm) machine, as root.
+# Idempotent: re-running it only checks that each piece is present.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Samba >= 4.21 is needed for gMSA support on the DC; bookworm itself ships 4.17, backports 4.22.
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  cat >/etc/apt/sources.list.d/bookworm-backports.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
+
+need_apt=0
+for cmd in samba-tool kinit klist ktutil kvno ldapsearch faketime ldbmodify host clang pkg-config ip; do
+  command -v "$cmd" >/dev/null 2>&1 || need_apt=1
+done
+[ -x /usr/sbin/samba ] || need_apt=1
+[ -e /usr/include/gssapi/gssapi_krb5.h ] || need_apt=1
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || need_apt=1
+
+if [ "$need_apt" = 1 ]; then
+  apt-get update -q
+  # Build deps for the MIT GSSAPI bindings (bindgen needs libclang).
+  apt-get install -y -q --no-install-recommends \
+    libkrb5-dev pkg-config libclang-dev clang iproute2 ca-certificates
+  # The lab DC and the MIT tools that judge the keys.
+  apt-get install -y -q --no-install-recommends -t bookworm-backports \
+    samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user ldap-utils libsasl2-modules-gssapi-mit \
+    dnsutils faketime ldb-tools python3-samba
+fi
+
+/usr/sbin/samba --version | grep -Eq 'Version 4\.(2[1-9]|[3-9][0-9])' || {
+  echo "install-deps: samba >= 4.21 is required for gMSA support, got: $(/usr/sbin/samba --version)" >&2
+  exit 1
+}
