@@ -7,4 +7,5 @@
 pub mod blob;
 pub mod crypto;
 pub mod enctype;
+pub mod exit;
 pub mod secret;
