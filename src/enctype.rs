@@ -162,7 +162,11 @@ pub fn select(
     if chosen.is_empty() {
         let names = |it: &mut dyn Iterator<Item = Enctype>| {
             let v: Vec<&str> = it.map(|e| e.name()).collect();
-            if v.is_empty() { "nothing".to_string() } else { v.join(",") }
+            if v.is_empty() {
+                "nothing".to_string()
+            } else {
+                v.join(",")
+            }
         };
         return Err(EmptySelection {
             supported: names(&mut PREFERENCE.into_iter().filter(|e| account_allows(*e))),
@@ -195,7 +199,11 @@ mod tests {
     fn only_low_five_bits_map_and_others_are_ignored() {
         // 0x20 (AES-SK), FAST, compound identity, claims, and unknown high bits carry no key.
         assert_eq!(
-            select(Some(0x18 | 0x20 | 0x10000 | 0x20000 | 0x80000 | 0x8000_0000), None).unwrap(),
+            select(
+                Some(0x18 | 0x20 | 0x10000 | 0x20000 | 0x80000 | 0x8000_0000),
+                None
+            )
+            .unwrap(),
             vec![Aes256CtsHmacSha196, Aes128CtsHmacSha196]
         );
         assert_eq!(select(Some(0x4), None).unwrap(), vec![Rc4Hmac]);
@@ -207,10 +215,16 @@ mod tests {
     fn des_only_when_explicitly_requested() {
         assert_eq!(select(Some(0x1f), None).unwrap().len(), 3);
         let req = [DesCbcMd5, Aes256CtsHmacSha196];
-        assert_eq!(select(Some(0x1f), Some(&req)).unwrap(), vec![Aes256CtsHmacSha196, DesCbcMd5]);
+        assert_eq!(
+            select(Some(0x1f), Some(&req)).unwrap(),
+            vec![Aes256CtsHmacSha196, DesCbcMd5]
+        );
         assert_eq!(select(None, Some(&[DesCbcCrc])).unwrap(), vec![DesCbcCrc]);
         // The account's bits exclude DES: an explicit request cannot add it.
-        assert_eq!(select(Some(0x18), Some(&req)).unwrap(), vec![Aes256CtsHmacSha196]);
+        assert_eq!(
+            select(Some(0x18), Some(&req)).unwrap(),
+            vec![Aes256CtsHmacSha196]
+        );
         assert!(select(Some(0x18), Some(&[DesCbcMd5])).is_err());
     }
 

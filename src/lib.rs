@@ -8,4 +8,6 @@ pub mod blob;
 pub mod crypto;
 pub mod enctype;
 pub mod exit;
+pub mod keytab;
+pub mod plan;
 pub mod secret;

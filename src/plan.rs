@@ -1,0 +1,112 @@
+//! The update plan: given what a keytab holds and the keys an account should have, decide the
+//! new keytab content. Pure: no I/O, and the timestamp is an argument.
+
+use crate::enctype::Enctype;
+use crate::keytab::{Entry, Keytab, Principal};
+use crate::secret::SecretBytes;
+
+/// The keys of one password version.
+#[derive(Debug, Clone)]
+pub struct KeySet {
+    pub kvno: u32,
+    pub keys: Vec<(Enctype, SecretBytes)>,
+}
+
+/// The result of planning: the keytab to hold afterwards, and what changed.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub keytab: Keytab,
+    /// False when the managed entries already match: the caller must not write at all.
+    pub changed: bool,
+    /// Managed entries dropped (old kvnos, old keys, enctypes no longer wanted).
+    pub removed: usize,
+    /// Entries written that were not there before.
+    pub added: usize,
+}
+
+/// Replaces every entry of the `managed` principals with exactly the entries in `keysets`
+/// (for each key set, for each principal, for each key, in that order), keeping every entry of
+/// any other principal byte-identical and in its place.
+///
+/// The managed entries already present are compared on name, name type, kvno, enctype and key,
+/// not timestamp and not order: when they are the same set, nothing changed and the existing
+/// keytab is returned as it is.
+pub fn plan(existing: &Keytab, managed: &[Principal], keysets: &[KeySet], timestamp: u32) -> Plan {
+    let mut principals: Vec<&Principal> = Vec::new();
+    for p in managed {
+        if !principals.iter().any(|q| q.same_name(p)) {
+            principals.push(p);
+        }
+    }
+    let is_managed = |e: &Entry| principals.iter().any(|p| p.same_name(&e.principal));
+
+    let mut desired: Vec<Entry> = Vec::new();
+    for set in keysets {
+        for p in &principals {
+            for (enctype, key) in &set.keys {
+                let e = Entry::new(
+                    (*p).clone(),
+                    timestamp,
+                    set.kvno,
+                    enctype.number(),
+                    key.clone(),
+                );
+                // The same kvno twice (e.g. a caller bug) must not produce duplicate entries.
+                if !desired.iter().any(|d| same_entry(d, &e)) {
+                    desired.push(e);
+                }
+            }
+        }
+    }
+
+    let current: Vec<&Entry> = existing.entries.iter().filter(|e| is_managed(e)).collect();
+    let kept = current
+        .iter()
+        .filter(|e| desired.iter().any(|d| same_entry(d, e)))
+        .count();
+    let unique_current = current
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| !current[..*i].iter().any(|o| same_entry(o, e)))
+        .count();
+    let removed = current.len() - kept;
+    let added = desired
+        .iter()
+        .filter(|d| !current.iter().any(|e| same_entry(d, e)))
+        .count();
+    let changed = removed > 0 || added > 0 || unique_current != current.len();
+
+    if !changed {
+        return Plan {
+            keytab: existing.clone(),
+            changed: false,
+            removed: 0,
+            added: 0,
+        };
+    }
+    let mut entries: Vec<Entry> = existing
+        .entries
+        .iter()
+        .filter(|e| !is_managed(e))
+        .cloned()
+        .collect();
+    entries.extend(desired);
+    Plan {
+        keytab: Keytab { entries },
+        changed: true,
+        removed,
+        added,
+    }
+}
+
+/// Equal for planning purposes: everything but the timestamp.
+fn same_entry(a: &Entry, b: &Entry) -> bool {
+    a.principal.same_name(&b.principal)
+        && a.principal.name_type == b.principal.name_type
+        && a.kvno == b.kvno
+        && a.enctype == b.enctype
+        && a.key == b.key
+}
+
+#[cfg(test)]
+mod tests;

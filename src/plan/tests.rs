@@ -1,0 +1,204 @@
+use super::*;
+use crate::keytab::{NT_PRINCIPAL, NT_SRV_HST};
+use Enctype::*;
+
+fn key(tag: u8, len: usize) -> SecretBytes {
+    SecretBytes::new(vec![tag; len])
+}
+
+fn set(kvno: u32, tag: u8) -> KeySet {
+    KeySet {
+        kvno,
+        keys: vec![
+            (Aes256CtsHmacSha196, key(tag, 32)),
+            (Aes128CtsHmacSha196, key(tag + 1, 16)),
+            (Rc4Hmac, key(tag + 2, 16)),
+        ],
+    }
+}
+
+fn managed() -> Vec<Principal> {
+    vec![
+        Principal::parse("svc_web$@EXAMPLE.TEST", None, NT_PRINCIPAL).unwrap(),
+        Principal::parse("HTTP/web.example.test@EXAMPLE.TEST", None, NT_SRV_HST).unwrap(),
+    ]
+}
+
+/// A keytab as another tool left it: a foreign principal with odd record padding, written
+/// before and after the managed ones.
+fn with_foreign(managed_entries: &Keytab) -> Vec<u8> {
+    let foreign = Entry::new(
+        Principal::parse("host/host1.example.test@EXAMPLE.TEST", None, 3).unwrap(),
+        42,
+        7,
+        18,
+        key(0xee, 32),
+    );
+    let rec = foreign.record_bytes().unwrap();
+    let mut bytes = vec![5, 2];
+    // Foreign record with 5 bytes of fill inside it.
+    bytes.extend(((rec.len() + 5) as i32).to_be_bytes());
+    bytes.extend(rec.iter());
+    bytes.extend([0; 5]);
+    bytes.extend(&managed_entries.to_bytes().unwrap()[2..]);
+    bytes.extend((rec.len() as i32).to_be_bytes());
+    bytes.extend(rec.iter());
+    bytes
+}
+
+fn foreign_records(kt: &Keytab) -> Vec<Vec<u8>> {
+    kt.entries
+        .iter()
+        .filter(|e| e.principal.components[0] == b"host")
+        .map(|e| e.record_bytes().unwrap().to_vec())
+        .collect()
+}
+
+#[test]
+fn fresh_keytab_gets_k_and_k_minus_1_in_order() {
+    let p = plan(
+        &Keytab::default(),
+        &managed(),
+        &[set(3, 10), set(2, 20)],
+        1000,
+    );
+    assert!(p.changed);
+    assert_eq!((p.added, p.removed), (12, 0));
+    let got: Vec<(String, u32, u16)> = p
+        .keytab
+        .entries
+        .iter()
+        .map(|e| (e.principal.to_string(), e.kvno, e.enctype))
+        .collect();
+    let mut want = Vec::new();
+    for kvno in [3, 2] {
+        for name in [
+            "svc_web$@EXAMPLE.TEST",
+            "HTTP/web.example.test@EXAMPLE.TEST",
+        ] {
+            for et in [18, 17, 23] {
+                want.push((name.to_string(), kvno, et));
+            }
+        }
+    }
+    assert_eq!(got, want);
+    assert!(p.keytab.entries.iter().all(|e| e.timestamp == 1000));
+}
+
+#[test]
+fn foreign_principals_survive_byte_identical() {
+    let first = plan(
+        &Keytab::default(),
+        &managed(),
+        &[set(3, 10), set(2, 20)],
+        1000,
+    );
+    let bytes = with_foreign(&first.keytab);
+    let existing = Keytab::parse(&bytes).unwrap();
+    let before = foreign_records(&existing);
+    assert_eq!(before.len(), 2);
+    // A rotation: kvno 4 current, 3 previous.
+    let p = plan(&existing, &managed(), &[set(4, 30), set(3, 10)], 2000);
+    assert!(p.changed);
+    assert_eq!(foreign_records(&p.keytab), before);
+    // And in the written file the foreign records appear verbatim, fill included.
+    let out = p.keytab.to_bytes().unwrap();
+    let first_foreign = &bytes[2..2 + 4 + before[0].len()];
+    assert_eq!(&out[2..2 + first_foreign.len()], first_foreign);
+}
+
+#[test]
+fn rotation_drops_k_minus_2() {
+    let first = plan(
+        &Keytab::default(),
+        &managed(),
+        &[set(3, 10), set(2, 20)],
+        1000,
+    );
+    let p = plan(&first.keytab, &managed(), &[set(4, 30), set(3, 10)], 2000);
+    assert!(p.changed);
+    let kvnos: Vec<u32> = p.keytab.entries.iter().map(|e| e.kvno).collect();
+    assert!(!kvnos.contains(&2), "K-2 must be gone: {kvnos:?}");
+    assert_eq!(kvnos.iter().filter(|k| **k == 4).count(), 6);
+    assert_eq!(kvnos.iter().filter(|k| **k == 3).count(), 6);
+    assert_eq!((p.added, p.removed), (6, 6));
+}
+
+#[test]
+fn identical_second_run_changes_nothing() {
+    let first = plan(
+        &Keytab::default(),
+        &managed(),
+        &[set(3, 10), set(2, 20)],
+        1000,
+    );
+    let bytes = first.keytab.to_bytes().unwrap();
+    let reread = Keytab::parse(&bytes).unwrap();
+    // A later time alone is not a change.
+    let p = plan(&reread, &managed(), &[set(3, 10), set(2, 20)], 9999);
+    assert!(!p.changed);
+    assert_eq!(p.keytab.to_bytes().unwrap().as_slice(), bytes.as_slice());
+}
+
+#[test]
+fn order_alone_is_not_a_change_but_any_key_is() {
+    let first = plan(
+        &Keytab::default(),
+        &managed(),
+        &[set(3, 10), set(2, 20)],
+        1000,
+    );
+    let mut shuffled = first.keytab.clone();
+    shuffled.entries.reverse();
+    assert!(!plan(&shuffled, &managed(), &[set(3, 10), set(2, 20)], 5).changed);
+    // Same kvno, different key (e.g. an earlier tool wrote a wrong RC4 key): rewritten.
+    let p = plan(&first.keytab, &managed(), &[set(3, 11), set(2, 20)], 5);
+    assert!(p.changed);
+    assert_eq!((p.added, p.removed), (6, 6));
+}
+
+#[test]
+fn narrower_enctypes_remove_entries() {
+    let first = plan(&Keytab::default(), &managed(), &[set(3, 10)], 1);
+    let mut aes_only = set(3, 10);
+    aes_only.keys.retain(|(e, _)| *e != Rc4Hmac);
+    let p = plan(&first.keytab, &managed(), &[aes_only], 2);
+    assert!(p.changed);
+    assert_eq!((p.added, p.removed), (0, 2));
+    assert!(p.keytab.entries.iter().all(|e| e.enctype != 23));
+}
+
+#[test]
+fn name_type_or_duplicates_force_a_rewrite() {
+    let first = plan(&Keytab::default(), &managed(), &[set(3, 10)], 1);
+    let mut retyped = first.keytab.clone();
+    retyped.entries[0].principal.name_type = 1;
+    retyped.entries[3].principal.name_type = 1;
+    assert!(plan(&retyped, &managed(), &[set(3, 10)], 1).changed);
+    let mut dup = first.keytab.clone();
+    dup.entries.push(first.keytab.entries[0].clone());
+    let p = plan(&dup, &managed(), &[set(3, 10)], 1);
+    assert!(p.changed);
+    assert_eq!(p.keytab.entries.len(), 6);
+}
+
+#[test]
+fn duplicate_principals_and_keysets_are_merged() {
+    let mut m = managed();
+    m.push(m[0].clone());
+    let p = plan(&Keytab::default(), &m, &[set(3, 10), set(3, 10)], 1);
+    assert_eq!(p.keytab.entries.len(), 6);
+}
+
+#[test]
+fn two_accounts_share_one_keytab() {
+    let web = managed();
+    let db = vec![Principal::parse("svc_db$@EXAMPLE.TEST", None, NT_PRINCIPAL).unwrap()];
+    let a = plan(&Keytab::default(), &web, &[set(3, 10)], 1);
+    let b = plan(&a.keytab, &db, &[set(5, 50)], 1);
+    assert!(b.changed);
+    assert_eq!(b.keytab.entries.len(), 9);
+    // Re-syncing the first account leaves the second's entries alone and changes nothing.
+    let again = plan(&b.keytab, &web, &[set(3, 10)], 2);
+    assert!(!again.changed);
+}
