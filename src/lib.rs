@@ -8,6 +8,7 @@ pub mod blob;
 pub mod crypto;
 pub mod enctype;
 pub mod exit;
+pub mod fsio;
 pub mod keytab;
 pub mod plan;
 pub mod secret;
