@@ -4,11 +4,18 @@
 //! I/O layers: [`fsio`] (durable atomic keytab writes), [`directory`] (LDAP + Kerberos).
 #![deny(unsafe_code)]
 
+pub mod account;
 pub mod blob;
+pub mod blobfile;
+pub mod cli;
 pub mod crypto;
 pub mod enctype;
+pub mod error;
 pub mod exit;
 pub mod fsio;
 pub mod keytab;
+pub mod log;
 pub mod plan;
 pub mod secret;
+pub mod timefmt;
+pub mod update;

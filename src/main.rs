@@ -1,1 +1,4 @@
-fn main(){}
+//! The `gmsa-keytab` binary: all behaviour lives in the library.
+fn main() -> std::process::ExitCode {
+    gmsa_keytab::cli::main()
+}

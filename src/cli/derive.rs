@@ -1,0 +1,148 @@
+//! `derive`: blob file in, keytab out, no directory involved.
+
+use super::{parse_mode, parse_u32};
+use crate::account;
+use crate::blob;
+use crate::blobfile;
+use crate::crypto::gmsa_salt;
+use crate::enctype::{self, Enctype};
+use crate::error::Error;
+use crate::fsio::{self, Ownership};
+use crate::log;
+use crate::update::{self, Change};
+use clap::Args;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+use zeroize::Zeroizing;
+
+#[derive(Debug, Args)]
+pub struct DeriveArgs {
+    /// The msDS-ManagedPassword value: raw bytes, or the base64 text ldapsearch prints
+    /// (bare or as an LDIF line). `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub blob: PathBuf,
+    /// The gMSA's sAMAccountName, e.g. 'svc_web$' (the salt is built from it).
+    #[arg(long, value_name = "NAME")]
+    pub account: String,
+    /// The AD realm (the DNS domain, upper-cased in principals), e.g. EXAMPLE.TEST.
+    #[arg(long)]
+    pub realm: String,
+    /// The account's msDS-KeyVersionNumber: kvno of the current password.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub kvno: u32,
+    /// The keytab to create or update.
+    #[arg(long, value_name = "PATH")]
+    pub keytab: PathBuf,
+    /// Enctypes to write (comma-separated): aes256, aes128, rc4, des-cbc-md5, des-cbc-crc.
+    /// DES is written only when listed here. Default: what the account supports, minus DES.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub enctypes: Option<Vec<Enctype>>,
+    /// The account's msDS-SupportedEncryptionTypes (e.g. 0x1c). Absent or 0 means
+    /// AES256 + AES128 + RC4.
+    #[arg(long, value_name = "BITS", value_parser = parse_u32)]
+    pub supported_enctypes: Option<u32>,
+    /// An SPN to write keys for as well (repeatable), e.g. HTTP/web.example.test. The realm is
+    /// appended when absent.
+    #[arg(long = "principal", value_name = "SPN")]
+    pub principals: Vec<String>,
+    /// Owner of the keytab (name or uid). Default: keep the existing owner.
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
+    /// Group of the keytab (name or gid). Default: keep the existing group.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Mode of the keytab, octal.
+    #[arg(long, default_value = "0600", value_parser = parse_mode)]
+    pub mode: u32,
+    /// Accept passwords of a length other than the 256 bytes DCs generate.
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+fn read_input(path: &PathBuf) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let mut buf = Zeroizing::new(Vec::new());
+    let res = if path.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut buf)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut buf))
+    };
+    res.map_err(|error| Error::Input {
+        path: path.clone(),
+        error,
+    })?;
+    Ok(buf)
+}
+
+pub fn run(a: DeriveArgs) -> Result<(), Error> {
+    let source_name = a.blob.display().to_string();
+    // Everything that can be wrong with the arguments is checked before reading secrets.
+    let enctypes = enctype::select(a.supported_enctypes, a.enctypes.as_deref())?;
+    let principals = account::principals(&a.account, &a.realm, &a.principals)?;
+    let own = Ownership {
+        uid: a
+            .owner
+            .as_deref()
+            .map(|u| fsio::resolve_user(u, &a.keytab))
+            .transpose()?,
+        gid: a
+            .group
+            .as_deref()
+            .map(|g| fsio::resolve_group(g, &a.keytab))
+            .transpose()?,
+        mode: a.mode,
+    };
+
+    let input = read_input(&a.blob)?;
+    let raw = blobfile::decode(&input).map_err(|error| Error::BlobInput {
+        source_name: source_name.clone(),
+        error,
+    })?;
+    let password = if a.lenient {
+        let (p, warnings) = blob::parse_lenient(&raw).map_err(|error| Error::Blob {
+            source_name: source_name.clone(),
+            error,
+        })?;
+        for w in warnings {
+            log::warn(&w, &[("blob", &source_name)]);
+        }
+        p
+    } else {
+        blob::parse(&raw).map_err(|error| Error::Blob {
+            source_name: source_name.clone(),
+            error,
+        })?
+    };
+
+    let salt = gmsa_salt(&a.realm, &a.account);
+    let keysets = account::keysets(&password, a.kvno, &salt, &enctypes);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(0);
+    let kvnos: Vec<String> = keysets.iter().map(|k| k.kvno.to_string()).collect();
+    let report = update::apply(
+        &a.keytab,
+        &own,
+        &[Change {
+            principals,
+            keysets,
+        }],
+        now,
+    )?;
+    let names: Vec<&str> = enctypes.iter().map(|e| e.name()).collect();
+    log::info(
+        "keytab derived",
+        &[
+            ("keytab", &a.keytab.display()),
+            ("account", &a.account),
+            ("kvno", &kvnos.join(",")),
+            ("enctypes", &names.join(",")),
+            ("outcome", &format!("{:?}", report.outcome).to_lowercase()),
+            ("added", &report.added),
+            ("removed", &report.removed),
+            ("entries", &report.entries),
+        ],
+    );
+    Ok(())
+}

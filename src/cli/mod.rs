@@ -1,0 +1,122 @@
+//! Command line: argument definitions (clap) and dispatch. Each command lives in its own file.
+
+mod derive;
+mod show;
+
+use crate::error::Error;
+use crate::exit::Class;
+use crate::log;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub use derive::DeriveArgs;
+pub use show::ShowArgs;
+
+/// Keeps Kerberos keytabs for Active Directory group Managed Service Accounts (gMSA).
+///
+/// Exit status: 0 success; 64 usage; 65 malformed blob; 66 missing input; 67 no such gMSA;
+/// 70 internal error; 73 cannot write output; 75 temporary failure (retry later);
+/// 76 protocol/confidentiality problem; 77 permission denied; 78 configuration error;
+/// 79 an existing keytab is corrupt (left untouched).
+#[derive(Debug, Parser)]
+#[command(name = "gmsa-keytab", version, max_term_width = 100)]
+pub struct Cli {
+    /// Log verbosity: error, warn, info or debug. Overrides RUST_LOG.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<log::Level>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Derive keys from a managed-password blob you already have and merge them into a keytab.
+    ///
+    /// Offline: no directory access. The current password gets kvno K, the previous one (when
+    /// the blob has it) K-1. Entries of other principals in the keytab are kept byte for byte.
+    Derive(DeriveArgs),
+    /// List a keytab's entries: principal, name type, kvno, enctype, timestamp. Never keys.
+    Show(ShowArgs),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(Class::Usage.code()),
+            };
+        }
+    };
+    let level = cli.log_level.or_else(|| {
+        std::env::var("RUST_LOG")
+            .ok()
+            .and_then(|v| v.parse::<log::Level>().ok())
+    });
+    if let Some(level) = level {
+        log::set_level(level);
+    }
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let class = e.class();
+            log::error(&e.to_string(), &[("exit", &class.code())]);
+            ExitCode::from(class.code())
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Derive(a) => derive::run(a),
+        Command::Show(a) => show::run(a),
+    }
+}
+
+/// Parses an octal file mode such as `0640` or `640`.
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o7777 => Ok(m),
+        _ => Err(format!(
+            "{s:?} is not an octal file mode such as 0600 or 0640"
+        )),
+    }
+}
+
+/// Parses a number in decimal or `0x` hex.
+pub fn parse_u32(s: &str) -> Result<u32, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|_| format!("{s:?} is not a number (decimal, or hex with 0x)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn modes_and_numbers() {
+        assert_eq!(parse_mode("0640"), Ok(0o640));
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert!(parse_mode("0999").is_err());
+        assert!(parse_mode("77777").is_err());
+        assert_eq!(parse_u32("0x1c"), Ok(28));
+        assert_eq!(parse_u32("28"), Ok(28));
+        assert!(parse_u32("x").is_err());
+    }
+}

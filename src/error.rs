@@ -1,0 +1,62 @@
+//! The one error a command ends with. Its `Display` is what the operator reads; its class
+//! decides the exit code.
+
+use crate::blob::BlobError;
+use crate::blobfile::BlobInputError;
+use crate::enctype::{EmptySelection, UnknownEnctype};
+use crate::exit::Class;
+use crate::fsio::FsError;
+use crate::keytab::{KeytabError, PrincipalError};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the managed-password blob from {source_name} is malformed: {error}")]
+    Blob {
+        source_name: String,
+        error: BlobError,
+    },
+    #[error("cannot read the blob from {source_name}: {error}")]
+    BlobInput {
+        source_name: String,
+        error: BlobInputError,
+    },
+    #[error(
+        "{path} is not a valid keytab ({error}); it was left untouched. Inspect it with \
+         `klist -k {path}`, then repair or move it aside"
+    )]
+    Keytab { path: PathBuf, error: KeytabError },
+    #[error("cannot read {path}: {error}")]
+    Input {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    #[error("invalid principal: {0}")]
+    Principal(#[from] PrincipalError),
+    #[error(transparent)]
+    Enctypes(#[from] EmptySelection),
+    #[error(transparent)]
+    UnknownEnctype(#[from] UnknownEnctype),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    pub fn class(&self) -> Class {
+        match self {
+            Error::Blob { .. } | Error::BlobInput { .. } => Class::BadBlob,
+            Error::Keytab { .. } => Class::BadKeytab,
+            Error::Input { error, .. } if error.kind() == std::io::ErrorKind::PermissionDenied => {
+                Class::NoPerm
+            }
+            Error::Input { .. } => Class::NoInput,
+            Error::Fs(e) => e.class(),
+            Error::Principal(_)
+            | Error::Enctypes(_)
+            | Error::UnknownEnctype(_)
+            | Error::Usage(_) => Class::Usage,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Applying planned changes to one keytab file: lock, read, plan, store. The one place where
+//! the pure plan meets the disk.
+
+use crate::error::Error;
+use crate::fsio::{self, Outcome, Ownership};
+use crate::keytab::{Keytab, Principal};
+use crate::plan::{self, KeySet};
+use std::path::Path;
+use std::time::Duration;
+
+/// How long to wait for another writer of the same keytab.
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// One account's desired state in a keytab.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub principals: Vec<Principal>,
+    pub keysets: Vec<KeySet>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub added: usize,
+    pub removed: usize,
+    pub entries: usize,
+}
+
+/// Brings `path` to hold `changes` (applied in order), with `own`. An existing file that does
+/// not parse is an error and stays byte-identical. `now` stamps new entries.
+pub fn apply(path: &Path, own: &Ownership, changes: &[Change], now: u32) -> Result<Report, Error> {
+    let mut locked = fsio::lock(path, LOCK_WAIT)?;
+    let mut keytab = match locked.existing() {
+        None => Keytab::default(),
+        Some(bytes) => Keytab::parse(bytes).map_err(|error| Error::Keytab {
+            path: path.to_path_buf(),
+            error,
+        })?,
+    };
+    let (mut added, mut removed, mut changed) = (0, 0, false);
+    for c in changes {
+        let p = plan::plan(&keytab, &c.principals, &c.keysets, now);
+        added += p.added;
+        removed += p.removed;
+        changed |= p.changed;
+        keytab = p.keytab;
+    }
+    let outcome = match locked.existing() {
+        // Unchanged: hand back the very bytes read, so holes and fill do not count as change.
+        Some(bytes) if !changed => {
+            let bytes = zeroize::Zeroizing::new(bytes.to_vec());
+            locked.store(&bytes, own)?
+        }
+        _ => {
+            let bytes = keytab.to_bytes().map_err(|error| Error::Keytab {
+                path: path.to_path_buf(),
+                error,
+            })?;
+            locked.store(&bytes, own)?
+        }
+    };
+    Ok(Report {
+        outcome,
+        added,
+        removed,
+        entries: keytab.entries.len(),
+    })
+}
