@@ -3,6 +3,7 @@
 
 use crate::blob::BlobError;
 use crate::blobfile::BlobInputError;
+use crate::config::ConfigError;
 use crate::enctype::{EmptySelection, UnknownEnctype};
 use crate::exit::Class;
 use crate::fsio::FsError;
@@ -41,6 +42,8 @@ pub enum Error {
     UnknownEnctype(#[from] UnknownEnctype),
     #[error("{0}")]
     Usage(String),
+    #[error("configuration error: {0}")]
+    Config(#[from] ConfigError),
 }
 
 impl Error {
@@ -53,6 +56,7 @@ impl Error {
             }
             Error::Input { .. } => Class::NoInput,
             Error::Fs(e) => e.class(),
+            Error::Config(e) => e.class(),
             Error::Principal(_)
             | Error::Enctypes(_)
             | Error::UnknownEnctype(_)

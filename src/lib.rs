@@ -8,6 +8,7 @@ pub mod account;
 pub mod blob;
 pub mod blobfile;
 pub mod cli;
+pub mod config;
 pub mod crypto;
 pub mod enctype;
 pub mod error;

@@ -1,5 +1,6 @@
 //! Command line: argument definitions (clap) and dispatch. Each command lives in its own file.
 
+mod check_config;
 mod derive;
 mod show;
 
@@ -38,6 +39,8 @@ pub enum Command {
     Derive(DeriveArgs),
     /// List a keytab's entries: principal, name type, kvno, enctype, timestamp. Never keys.
     Show(ShowArgs),
+    /// Validate a configuration file without touching the network, and print it resolved.
+    CheckConfig(check_config::CheckConfigArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -76,6 +79,7 @@ fn run(command: Command) -> Result<(), Error> {
     match command {
         Command::Derive(a) => derive::run(a),
         Command::Show(a) => show::run(a),
+        Command::CheckConfig(a) => check_config::run(a),
     }
 }
 

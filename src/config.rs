@@ -1,0 +1,527 @@
+//! The configuration file (`/etc/gmsa-keytab/config.toml`): TOML, kebab-case keys, unknown
+//! keys rejected. Parsing and validation are pure (text in, [`Config`] out); resolving user and
+//! group names is the one lookup, done by [`Config::resolve_ids`].
+
+use crate::cli::parse_mode;
+use crate::enctype::Enctype;
+use crate::exit::Class;
+use crate::fsio::{self, Ownership};
+use crate::keytab::{NT_SRV_HST, Principal};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+pub const DEFAULT_PATH: &str = "/etc/gmsa-keytab/config.toml";
+pub const DEFAULT_CLIENT_KEYTAB: &str = "/etc/krb5.keytab";
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/gmsa-keytab";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A configuration error, pointing at the file, line and key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {key}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn class(&self) -> Class {
+        if self.key == "file" && self.line.is_none() {
+            Class::NoInput
+        } else {
+            Class::Config
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Protection {
+    /// SASL GSSAPI with the confidentiality layer, on port 389.
+    #[default]
+    Seal,
+    /// LDAP over TLS (636), GSSAPI with tls-server-end-point channel binding.
+    Ldaps,
+    /// StartTLS on 389, GSSAPI with channel binding.
+    Starttls,
+}
+
+/// Which SPNs get keytab entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spns {
+    /// Every `servicePrincipalName` of the account, as the directory lists them.
+    Auto,
+    /// Exactly these (each must be registered on the account, or the KDC never issues tickets).
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// sAMAccountName, always with its trailing `$`.
+    pub name: String,
+    pub keytab: PathBuf,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub mode: u32,
+    pub spns: Spns,
+    /// `None`: what the account supports (minus DES).
+    pub enctypes: Option<Vec<Enctype>>,
+    /// Commands (argv, no shell) run after this account's keytab content changed.
+    pub on_change: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub path: PathBuf,
+    pub client_keytab: PathBuf,
+    pub client_principal: Option<String>,
+    /// Empty: discover DCs through DNS SRV.
+    pub servers: Vec<String>,
+    pub domain: Option<String>,
+    pub site: Option<String>,
+    pub realm: Option<String>,
+    pub protection: Protection,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub state_dir: PathBuf,
+    pub metrics_file: Option<PathBuf>,
+    pub accounts: Vec<Account>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Raw {
+    version: Spanned<i64>,
+    client_keytab: Option<PathBuf>,
+    client_principal: Option<Spanned<String>>,
+    #[serde(default)]
+    servers: Vec<Spanned<String>>,
+    domain: Option<String>,
+    site: Option<String>,
+    realm: Option<Spanned<String>>,
+    protection: Option<Protection>,
+    ca_file: Option<PathBuf>,
+    timeout_seconds: Option<Spanned<i64>>,
+    state_dir: Option<PathBuf>,
+    metrics_file: Option<PathBuf>,
+    #[serde(default, rename = "account")]
+    accounts: Vec<Spanned<RawAccount>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawAccount {
+    name: Spanned<String>,
+    keytab: Spanned<PathBuf>,
+    owner: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
+    mode: Option<Spanned<toml::Value>>,
+    spns: Option<Spanned<toml::Value>>,
+    enctypes: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    on_change: Vec<Spanned<Vec<String>>>,
+}
+
+/// 1-based line of a byte offset.
+fn line_of(src: &str, offset: usize) -> usize {
+    src.get(..offset).map_or(1, |s| s.matches('\n').count() + 1)
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    src: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: String,
+    ) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            path: self.path.to_path_buf(),
+            line: Some(line_of(self.src, span.start)),
+            key: key.to_string(),
+            message,
+        })
+    }
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: None,
+        key: "file".into(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    parse(path, &src)
+}
+
+/// Parses and validates configuration text. Pure.
+pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
+    let cx = Ctx { path, src };
+    let raw: Raw = toml::from_str(src).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: e.span().map(|s| line_of(src, s.start)),
+        key: "syntax".into(),
+        message: e.message().trim().to_string(),
+    })?;
+    if *raw.version.get_ref() != 1 {
+        return cx.err(
+            raw.version.span(),
+            "version",
+            "only version = 1 is known".into(),
+        );
+    }
+    if let Some(p) = &raw.client_principal
+        && Principal::parse(p.get_ref(), Some("X"), 1).is_err()
+    {
+        return cx.err(
+            p.span(),
+            "client-principal",
+            format!("{:?} is not a principal", p.get_ref()),
+        );
+    }
+    for s in &raw.servers {
+        let host = s.get_ref();
+        if host.is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
+            return cx.err(
+                s.span(),
+                "servers",
+                format!("{host:?} is not a host name (write dc1.example.com, optionally :port)"),
+            );
+        }
+    }
+    if let Some(r) = &raw.realm
+        && (r.get_ref().is_empty() || r.get_ref().contains(char::is_whitespace))
+    {
+        return cx.err(
+            r.span(),
+            "realm",
+            format!("{:?} is not a realm", r.get_ref()),
+        );
+    }
+    let timeout = match &raw.timeout_seconds {
+        None => DEFAULT_TIMEOUT,
+        Some(t) if (1..=600).contains(t.get_ref()) => Duration::from_secs(*t.get_ref() as u64),
+        Some(t) => {
+            return cx.err(
+                t.span(),
+                "timeout-seconds",
+                "must be between 1 and 600".into(),
+            );
+        }
+    };
+    if raw.accounts.is_empty() {
+        return Err(ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            key: "account".into(),
+            message: "no [[account]] table: add one per gMSA to sync".into(),
+        });
+    }
+    let mut accounts: Vec<Account> = Vec::new();
+    for a in &raw.accounts {
+        let acc = account(&cx, a.get_ref())?;
+        if accounts
+            .iter()
+            .any(|o| o.name.eq_ignore_ascii_case(&acc.name))
+        {
+            return cx.err(
+                a.get_ref().name.span(),
+                "name",
+                format!("account {} is listed twice", acc.name),
+            );
+        }
+        // Accounts sharing a keytab share one file: its owner, group and mode must agree.
+        if let Some(o) = accounts.iter().find(|o| o.keytab == acc.keytab)
+            && (o.owner != acc.owner || o.group != acc.group || o.mode != acc.mode)
+        {
+            return cx.err(
+                a.get_ref().keytab.span(),
+                "keytab",
+                format!(
+                    "{} is shared with account {} but owner, group or mode differ; make them equal",
+                    acc.keytab.display(),
+                    o.name
+                ),
+            );
+        }
+        accounts.push(acc);
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        client_keytab: raw
+            .client_keytab
+            .unwrap_or_else(|| DEFAULT_CLIENT_KEYTAB.into()),
+        client_principal: raw.client_principal.map(|p| p.into_inner()),
+        servers: raw.servers.into_iter().map(|s| s.into_inner()).collect(),
+        domain: raw.domain,
+        site: raw.site,
+        realm: raw.realm.map(|r| r.into_inner().to_ascii_uppercase()),
+        protection: raw.protection.unwrap_or_default(),
+        ca_file: raw.ca_file,
+        timeout,
+        state_dir: raw.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
+        metrics_file: raw.metrics_file,
+        accounts,
+    })
+}
+
+fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
+    let name = a.name.get_ref().trim();
+    if name.is_empty() || name.contains(['/', '@', '\\', '*', '(', ')', '\0']) {
+        return cx.err(
+            a.name.span(),
+            "name",
+            format!("{name:?} is not a sAMAccountName such as svc_web$"),
+        );
+    }
+    let name = if name.ends_with('$') {
+        name.to_string()
+    } else {
+        format!("{name}$")
+    };
+    let keytab = a.keytab.get_ref();
+    if !keytab.is_absolute() || keytab.file_name().is_none() {
+        return cx.err(
+            a.keytab.span(),
+            "keytab",
+            format!("{} must be an absolute file path", keytab.display()),
+        );
+    }
+    let mode = match &a.mode {
+        None => 0o600,
+        Some(m) => match m.get_ref() {
+            toml::Value::String(s) => match parse_mode(s) {
+                Ok(v) => v,
+                Err(e) => return cx.err(m.span(), "mode", e),
+            },
+            _ => {
+                return cx.err(
+                    m.span(),
+                    "mode",
+                    "write the mode as an octal string, e.g. mode = \"0640\"".into(),
+                );
+            }
+        },
+    };
+    if mode & 0o7002 != 0 {
+        return cx.err(
+            a.mode.as_ref().map_or(a.keytab.span(), |m| m.span()),
+            "mode",
+            format!("{mode:04o} makes the keytab world-writable or set-id; use 0600 or 0640"),
+        );
+    }
+    let spns = match &a.spns {
+        None => Spns::Auto,
+        Some(s) => match s.get_ref() {
+            toml::Value::String(v) if v == "auto" => Spns::Auto,
+            toml::Value::Array(items) => {
+                let mut list = Vec::new();
+                for i in items {
+                    match i.as_str() {
+                        Some(spn) if Principal::parse(spn, Some("X"), NT_SRV_HST).is_ok() => {
+                            list.push(spn.to_string())
+                        }
+                        _ => {
+                            return cx.err(
+                                s.span(),
+                                "spns",
+                                format!("{i} is not an SPN such as \"HTTP/web.example.com\""),
+                            );
+                        }
+                    }
+                }
+                Spns::List(list)
+            }
+            _ => return cx.err(s.span(), "spns", "use \"auto\" or a list of SPNs".into()),
+        },
+    };
+    let enctypes = match &a.enctypes {
+        None => None,
+        Some(list) => {
+            let mut out = Vec::new();
+            for e in list.get_ref() {
+                match e.parse::<Enctype>() {
+                    Ok(v) => out.push(v),
+                    Err(err) => return cx.err(list.span(), "enctypes", err.to_string()),
+                }
+            }
+            if out.is_empty() {
+                return cx.err(
+                    list.span(),
+                    "enctypes",
+                    "an empty list writes no keys; remove the key to use the account's enctypes"
+                        .into(),
+                );
+            }
+            Some(out)
+        }
+    };
+    let mut on_change = Vec::new();
+    for cmd in &a.on_change {
+        match cmd.get_ref().first() {
+            Some(prog) if Path::new(prog).is_absolute() || !prog.contains('/') => {
+                on_change.push(cmd.get_ref().clone())
+            }
+            _ => return cx.err(
+                cmd.span(),
+                "on-change",
+                "each hook is a non-empty argv list, e.g. [\"systemctl\", \"reload\", \"nginx\"]"
+                    .into(),
+            ),
+        }
+    }
+    let owner = a.owner.as_ref().map(|o| o.get_ref().clone());
+    let group = a.group.as_ref().map(|g| g.get_ref().clone());
+    for (key, v) in [("owner", &a.owner), ("group", &a.group)] {
+        if let Some(v) = v
+            && v.get_ref().trim().is_empty()
+        {
+            return cx.err(v.span(), key, "must not be empty".into());
+        }
+    }
+    Ok(Account {
+        name,
+        keytab: keytab.clone(),
+        owner,
+        group,
+        mode,
+        spns,
+        enctypes,
+        on_change,
+    })
+}
+
+impl Account {
+    /// Owner and group resolved to ids on this host.
+    pub fn ownership(&self) -> Result<Ownership, fsio::FsError> {
+        Ok(Ownership {
+            uid: self
+                .owner
+                .as_deref()
+                .map(|u| fsio::resolve_user(u, &self.keytab))
+                .transpose()?,
+            gid: self
+                .group
+                .as_deref()
+                .map(|g| fsio::resolve_group(g, &self.keytab))
+                .transpose()?,
+            mode: self.mode,
+        })
+    }
+}
+
+impl Config {
+    /// Checks that every owner and group exists on this host.
+    pub fn resolve_ids(&self) -> Result<(), fsio::FsError> {
+        self.accounts
+            .iter()
+            .try_for_each(|a| a.ownership().map(|_| ()))
+    }
+
+    /// The resolved configuration, defaults filled in, as TOML.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let q = |v: &str| toml::Value::String(v.to_string()).to_string();
+        let list = |v: &[String]| {
+            format!(
+                "[{}]",
+                v.iter().map(|x| q(x)).collect::<Vec<_>>().join(", ")
+            )
+        };
+        s.push_str(&format!(
+            "# resolved from {}\nversion = 1\n",
+            self.path.display()
+        ));
+        s.push_str(&format!(
+            "client-keytab = {}\n",
+            q(&self.client_keytab.to_string_lossy())
+        ));
+        match &self.client_principal {
+            Some(p) => s.push_str(&format!("client-principal = {}\n", q(p))),
+            None => s.push_str("# client-principal: the NAME$@REALM entry of client-keytab\n"),
+        }
+        if self.servers.is_empty() {
+            s.push_str("servers = []  # DNS SRV _ldap._tcp.dc._msdcs.<domain>\n");
+        } else {
+            s.push_str(&format!("servers = {}\n", list(&self.servers)));
+        }
+        for (k, v, default) in [
+            (
+                "domain",
+                &self.domain,
+                "the client principal's realm, lower-cased",
+            ),
+            ("site", &self.site, "none (domain-wide DC records)"),
+            (
+                "realm",
+                &self.realm,
+                "from the directory's defaultNamingContext",
+            ),
+        ] {
+            match v {
+                Some(v) => s.push_str(&format!("{k} = {}\n", q(v))),
+                None => s.push_str(&format!("# {k}: {default}\n")),
+            }
+        }
+        let prot = match self.protection {
+            Protection::Seal => "seal",
+            Protection::Ldaps => "ldaps",
+            Protection::Starttls => "starttls",
+        };
+        s.push_str(&format!("protection = {}\n", q(prot)));
+        if let Some(ca) = &self.ca_file {
+            s.push_str(&format!("ca-file = {}\n", q(&ca.to_string_lossy())));
+        }
+        s.push_str(&format!("timeout-seconds = {}\n", self.timeout.as_secs()));
+        s.push_str(&format!(
+            "state-dir = {}\n",
+            q(&self.state_dir.to_string_lossy())
+        ));
+        if let Some(m) = &self.metrics_file {
+            s.push_str(&format!("metrics-file = {}\n", q(&m.to_string_lossy())));
+        }
+        for a in &self.accounts {
+            s.push_str(&format!(
+                "\n[[account]]\nname = {}\nkeytab = {}\n",
+                q(&a.name),
+                q(&a.keytab.to_string_lossy())
+            ));
+            for (k, v) in [("owner", &a.owner), ("group", &a.group)] {
+                match v {
+                    Some(v) => s.push_str(&format!("{k} = {}\n", q(v))),
+                    None => s.push_str(&format!(
+                        "# {k}: kept as it is (a new file: the running user's)\n"
+                    )),
+                }
+            }
+            s.push_str(&format!("mode = {}\n", q(&format!("{:04o}", a.mode))));
+            match &a.spns {
+                Spns::Auto => s.push_str("spns = \"auto\"\n"),
+                Spns::List(l) => s.push_str(&format!("spns = {}\n", list(l))),
+            }
+            match &a.enctypes {
+                None => s.push_str("# enctypes: from msDS-SupportedEncryptionTypes (absent: aes256, aes128, rc4)\n"),
+                Some(e) => {
+                    let names: Vec<String> = e.iter().map(|e| e.name().to_string()).collect();
+                    s.push_str(&format!("enctypes = {}\n", list(&names)));
+                }
+            }
+            if !a.on_change.is_empty() {
+                let hooks: Vec<String> = a.on_change.iter().map(|h| list(h)).collect();
+                s.push_str(&format!("on-change = [{}]\n", hooks.join(", ")));
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,170 @@
+use super::*;
+
+fn p(src: &str) -> Result<Config, ConfigError> {
+    parse(Path::new("/etc/gmsa-keytab/config.toml"), src)
+}
+
+const MINIMAL: &str = r#"
+version = 1
+
+[[account]]
+name = "svc_web"
+keytab = "/etc/gmsa/web.keytab"
+"#;
+
+#[test]
+fn minimal_gets_defaults() {
+    let c = p(MINIMAL).unwrap();
+    assert_eq!(c.client_keytab, PathBuf::from("/etc/krb5.keytab"));
+    assert!(c.servers.is_empty());
+    assert_eq!(c.protection, Protection::Seal);
+    assert_eq!(c.timeout, DEFAULT_TIMEOUT);
+    assert_eq!(c.state_dir, PathBuf::from("/var/lib/gmsa-keytab"));
+    let a = &c.accounts[0];
+    assert_eq!(a.name, "svc_web$");
+    assert_eq!((a.mode, &a.spns, &a.enctypes), (0o600, &Spns::Auto, &None));
+}
+
+#[test]
+fn full_example_parses() {
+    let src = include_str!("../../packaging/config.example.toml");
+    let c = p(src).unwrap();
+    assert!(!c.accounts.is_empty());
+    // The rendered form is itself a valid configuration that resolves to the same thing.
+    let again = p(&c.render()).unwrap();
+    assert_eq!(again, c);
+}
+
+#[test]
+fn everything_set() {
+    let c = p(r#"
+version = 1
+client-keytab = "/etc/krb5.keytab"
+client-principal = "HOST1$@EXAMPLE.TEST"
+servers = ["dc1.example.test", "dc2.example.test:389"]
+domain = "example.test"
+site = "Berlin"
+realm = "example.test"
+protection = "ldaps"
+ca-file = "/etc/ssl/certs/ad-ca.pem"
+timeout-seconds = 3
+state-dir = "/var/lib/gmsa-keytab"
+metrics-file = "/var/lib/node_exporter/gmsa.prom"
+
+[[account]]
+name = "svc_web$"
+keytab = "/etc/gmsa/web.keytab"
+owner = "root"
+group = "root"
+mode = "0640"
+spns = ["HTTP/web.example.test"]
+enctypes = ["aes256", "aes128"]
+on-change = [["systemctl", "reload", "nginx"], ["/usr/local/bin/notify", "x"]]
+
+[[account]]
+name = "svc_db$"
+keytab = "/etc/gmsa/web.keytab"
+owner = "root"
+group = "root"
+mode = "0640"
+spns = "auto"
+"#)
+    .unwrap();
+    assert_eq!(c.realm.as_deref(), Some("EXAMPLE.TEST"));
+    assert_eq!(c.protection, Protection::Ldaps);
+    assert_eq!(c.timeout, Duration::from_secs(3));
+    assert_eq!(
+        c.accounts[0].enctypes,
+        Some(vec![
+            Enctype::Aes256CtsHmacSha196,
+            Enctype::Aes128CtsHmacSha196
+        ])
+    );
+    assert_eq!(c.accounts[0].on_change.len(), 2);
+    assert_eq!(c.accounts[1].spns, Spns::Auto);
+    assert_eq!(p(&c.render()).unwrap(), c);
+}
+
+fn err(src: &str) -> ConfigError {
+    p(src).unwrap_err()
+}
+
+#[test]
+fn errors_name_key_and_line() {
+    let e = err("version = 1\nclient-keytab = \"/k\"\nfrobnicate = true\n");
+    assert_eq!(e.line, Some(3), "{e}");
+    assert!(e.message.contains("frobnicate"), "{e}");
+    assert_eq!(e.class(), Class::Config);
+
+    let e = err(&format!("{MINIMAL}mode = 640\n"));
+    assert_eq!((e.key.as_str(), e.line), ("mode", Some(7)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("/etc/gmsa-keytab/config.toml:7: mode:"),
+        "{e}"
+    );
+
+    let e = err(&format!("{MINIMAL}mode = \"0666\"\n"));
+    assert!(e.message.contains("world-writable"), "{e}");
+
+    let e = err(&format!("{MINIMAL}enctypes = [\"aes256\", \"aes512\"]\n"));
+    assert_eq!((e.key.as_str(), e.line), ("enctypes", Some(7)), "{e}");
+
+    let e = err(&format!("{MINIMAL}spns = \"all\"\n"));
+    assert_eq!(e.key, "spns");
+
+    let e = err(&format!("{MINIMAL}colour = \"red\"\n"));
+    assert_eq!(e.line, Some(7), "{e}");
+
+    let e = err("version = 2\n[[account]]\nname=\"a\"\nkeytab=\"/k\"\n");
+    assert_eq!((e.key.as_str(), e.line), ("version", Some(1)));
+
+    let e = err("version = 1\n");
+    assert_eq!(e.key, "account");
+
+    let e = err("[[account]]\nname=\"a\"\nkeytab=\"/k\"\n");
+    assert!(e.message.contains("version"), "{e}");
+
+    let e = err("version = 1\n[[account]]\nname=\"a\"\nkeytab=\"relative.keytab\"\n");
+    assert_eq!((e.key.as_str(), e.line), ("keytab", Some(4)));
+
+    let e = err(
+        "version = 1\n[[account]]\nname=\"a\"\nkeytab=\"/k\"\n[[account]]\nname=\"A$\"\nkeytab=\"/j\"\n",
+    );
+    assert!(e.message.contains("twice"), "{e}");
+
+    let e = err(
+        "version = 1\n[[account]]\nname=\"a\"\nkeytab=\"/k\"\n[[account]]\nname=\"b\"\nkeytab=\"/k\"\nmode=\"0640\"\n",
+    );
+    assert!(e.message.contains("shared"), "{e}");
+
+    let e = err("version = 1\ntimeout-seconds = 0\n[[account]]\nname=\"a\"\nkeytab=\"/k\"\n");
+    assert_eq!(e.key, "timeout-seconds");
+
+    let e =
+        err("version = 1\nservers = [\"ldap://dc1\"]\n[[account]]\nname=\"a\"\nkeytab=\"/k\"\n");
+    assert_eq!((e.key.as_str(), e.line), ("servers", Some(2)));
+
+    let e = err(&format!("{MINIMAL}on-change = [[]]\n"));
+    assert_eq!(e.key, "on-change");
+
+    let e = err("version = 1\n[[account]]\nname=\"a/b\"\nkeytab=\"/k\"\n");
+    assert_eq!(e.key, "name");
+
+    let e = err("version = = 1");
+    assert_eq!((e.key.as_str(), e.line), ("syntax", Some(1)));
+}
+
+#[test]
+fn missing_file_is_no_input() {
+    let e = load(Path::new("/nonexistent/gmsa.toml")).unwrap_err();
+    assert_eq!(e.class(), Class::NoInput);
+    assert!(e.to_string().contains("/nonexistent/gmsa.toml"));
+}
+
+#[test]
+fn unknown_owner_is_reported_by_resolve() {
+    let c = p(&format!("{MINIMAL}owner = \"no-such-user-gmsa\"\n")).unwrap();
+    let e = c.resolve_ids().unwrap_err();
+    assert!(e.to_string().contains("no-such-user-gmsa"));
+}
