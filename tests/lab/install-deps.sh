@@ -17,12 +17,15 @@ SRC
 fi
 
 need_apt=0
-for cmd in samba-tool kinit klist ktutil kvno ldapsearch faketime ldbmodify host clang pkg-config ip; do
+for cmd in samba-tool samba_spnupdate kinit klist ktutil kvno ldapsearch faketime ldbmodify ldbsearch host clang pkg-config ip; do
   command -v "$cmd" >/dev/null 2>&1 || need_apt=1
 done
 [ -x /usr/sbin/samba ] || need_apt=1
 [ -e /usr/include/gssapi/gssapi_krb5.h ] || need_apt=1
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || need_apt=1
+# tests/lab/lab.sh: SASL GSSAPI for ldapsearch -Y GSSAPI; python3-samba in the system python for populate.py.
+[ -e /usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so.2 ] || need_apt=1
+/usr/bin/python3 -c 'import samba.domain.models' 2>/dev/null || need_apt=1
 
 if [ "$need_apt" = 1 ]; then
   apt-get update -q
