@@ -1,0 +1,502 @@
+//! One DC: TCP, optional TLS, SASL GSSAPI bind, and the proof of confidentiality.
+
+use super::Protection;
+use super::discover::Candidate;
+use super::error::DirectoryError;
+use super::guard::{self, Guard};
+use super::search::{self, Ctx};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, StdStream};
+use native_tls::TlsConnector;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// Everything a connection attempt needs besides the DC.
+pub(crate) struct Plan<'a> {
+    pub protection: Protection,
+    pub tls: Option<&'a TlsConnector>,
+    pub timeout: Duration,
+    pub cred: &'a libgssapi::credential::Cred,
+    pub client_principal: &'a str,
+    /// Realm of the client principal; the `ldap/<host>` principal is asked for in it, so
+    /// krb5.conf's default_realm does not matter.
+    pub client_realm: &'a str,
+}
+
+/// A bound, verified connection.
+pub(crate) struct Link {
+    pub ldap: Ldap,
+    pub guard: Option<Guard>,
+    pub host: String,
+    pub base_dn: String,
+}
+
+impl Link {
+    /// How a transport failure on this link reads: the guard's verdict if it cut the link.
+    pub fn transport_error(guard: Option<&Guard>, server: &str, detail: String) -> DirectoryError {
+        match guard.and_then(Guard::violation) {
+            Some(why) => DirectoryError::NotConfidential {
+                server: server.into(),
+                detail: why,
+            },
+            None => DirectoryError::Connection {
+                server: server.into(),
+                detail,
+            },
+        }
+    }
+}
+
+/// The TLS client settings: TLS 1.2 or later; with a CA file, only that file's CAs are trusted.
+pub(crate) fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, DirectoryError> {
+    let mut builder = TlsConnector::builder();
+    builder.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
+    if let Some(path) = ca_file {
+        let ca_err = |detail: String, source: Option<std::io::Error>| DirectoryError::CaFile {
+            path: path.to_path_buf(),
+            detail,
+            source,
+        };
+        let pem = std::fs::read(path).map_err(|e| ca_err(e.to_string(), Some(e)))?;
+        let certs = openssl::x509::X509::stack_from_pem(&pem)
+            .map_err(|e| ca_err(format!("not PEM certificates: {e}"), None))?;
+        if certs.is_empty() {
+            return Err(ca_err("it holds no certificate".into(), None));
+        }
+        for cert in certs {
+            let der = cert.to_der().map_err(|e| ca_err(e.to_string(), None))?;
+            let cert =
+                native_tls::Certificate::from_der(&der).map_err(|e| ca_err(e.to_string(), None))?;
+            builder.add_root_certificate(cert);
+        }
+        builder.disable_built_in_roots(true);
+    }
+    builder
+        .build()
+        .map_err(|e| DirectoryError::Internal(format!("TLS setup: {e}")))
+}
+
+/// Whether a tls-server-end-point channel binding (RFC 5929) exists for this certificate.
+/// This mirrors native-tls's `tls_server_end_point` (OpenSSL backend), which ldap3 uses to
+/// build the binding: the hash of the certificate's signature algorithm, SHA-256 for MD5 and
+/// SHA-1. When it has none, ldap3 binds silently without channel binding; we refuse instead.
+pub(crate) fn channel_binding_available(der: &[u8]) -> Result<(), String> {
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    let cert =
+        openssl::x509::X509::from_der(der).map_err(|e| format!("unreadable certificate: {e}"))?;
+    let nid = cert.signature_algorithm().object().nid();
+    let algs = nid
+        .signature_algorithms()
+        .ok_or_else(|| format!("certificate signature algorithm {nid:?} has no digest"))?;
+    match algs.digest {
+        Nid::MD5 | Nid::SHA1 => Ok(()),
+        digest => MessageDigest::from_nid(digest)
+            .map(|_| ())
+            .ok_or_else(|| format!("no hash for digest {digest:?}")),
+    }
+}
+
+/// Classifies a GSSAPI failure text from MIT (via ldap3 / cross-krb5).
+pub(crate) fn gss_error(
+    client_principal: &str,
+    client_realm: &str,
+    host: &str,
+    spn: &str,
+    text: String,
+) -> DirectoryError {
+    let lower = text.to_ascii_lowercase();
+    let has = |needle: &str| lower.contains(needle);
+    let unknown_principal = has("not found in kerberos database");
+    if has("skew") {
+        DirectoryError::ClockSkew { detail: text }
+    } else if has("cannot contact any kdc")
+        || has("cannot find kdc")
+        || has("unable to reach any kdc")
+    {
+        DirectoryError::KdcUnreachable {
+            realm: client_realm.into(),
+            detail: text,
+        }
+    } else if unknown_principal && !has("client") {
+        DirectoryError::ServicePrincipalUnknown {
+            spn: spn.into(),
+            detail: text,
+        }
+    } else if unknown_principal
+        || has("preauthentication failed")
+        || has("password has expired")
+        || has("revoked")
+        || has("key table entry not found")
+        || has("no key table entry")
+        || has("decrypt integrity check failed")
+    {
+        DirectoryError::ClientRejected {
+            principal: client_principal.into(),
+            detail: text,
+        }
+    } else {
+        DirectoryError::Kerberos {
+            server: host.into(),
+            detail: text,
+        }
+    }
+}
+
+/// Classifies a failed bind result.
+pub(crate) fn bind_error(host: &str, r: &LdapResult) -> DirectoryError {
+    let text = r.text.trim().to_string();
+    let upper = text.to_ascii_uppercase();
+    if upper.contains("80090346") {
+        DirectoryError::ChannelBindingRequired {
+            server: host.into(),
+            text,
+        }
+    } else if upper.contains("SKEW")
+        || upper.contains("80090324")
+        || upper.contains("TIME_DIFFERENCE")
+    {
+        DirectoryError::ClockSkew {
+            detail: format!("{host}: {text}"),
+        }
+    } else if r.rc == 8 {
+        DirectoryError::StrongerAuthRequired {
+            server: host.into(),
+            text,
+        }
+    } else {
+        DirectoryError::BindRejected {
+            server: host.into(),
+            rc: r.rc,
+            text,
+        }
+    }
+}
+
+async fn tcp_connect(c: &Candidate, limit: Duration) -> Result<TcpStream, DirectoryError> {
+    let server = c.to_string();
+    let addrs: Vec<SocketAddr> =
+        match timeout(limit, tokio::net::lookup_host((c.host.as_str(), c.port))).await {
+            Err(_) => {
+                return Err(DirectoryError::Timeout {
+                    server,
+                    what: "name resolution",
+                    after: limit,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(DirectoryError::Unreachable {
+                    server,
+                    detail: format!("cannot resolve {}: {e}", c.host),
+                });
+            }
+            Ok(Ok(a)) => a.collect(),
+        };
+    let mut failures = Vec::new();
+    for addr in &addrs {
+        match timeout(limit, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                // Small request/response exchanges: do not wait for Nagle.
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Ok(Err(e)) => failures.push(format!("{addr}: {e}")),
+            Err(_) => failures.push(format!("{addr}: no answer within {}s", limit.as_secs_f32())),
+        }
+    }
+    if failures.is_empty() {
+        failures.push(format!("{} has no address", c.host));
+    }
+    Err(DirectoryError::Unreachable {
+        server,
+        detail: failures.join("; "),
+    })
+}
+
+fn ldap_open_error(
+    host: &str,
+    what: &'static str,
+    limit: Duration,
+    e: LdapError,
+) -> DirectoryError {
+    match e {
+        LdapError::Timeout { .. } => DirectoryError::Timeout {
+            server: host.into(),
+            what,
+            after: limit,
+        },
+        LdapError::NativeTLS { source } => DirectoryError::Tls {
+            server: host.into(),
+            detail: source.to_string(),
+        },
+        LdapError::LdapResult { result } => DirectoryError::Tls {
+            server: host.into(),
+            detail: format!(
+                "StartTLS refused (LDAP result {}: {})",
+                result.rc,
+                result.text.trim()
+            ),
+        },
+        other => DirectoryError::Connection {
+            server: host.into(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Connects to one DC, binds as the host and proves the connection confidential.
+pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, DirectoryError> {
+    let limit = plan.timeout;
+    let host = c.host.clone();
+    let tcp = tcp_connect(c, limit).await?;
+
+    let (settings, url, guard) = match plan.protection {
+        Protection::Seal => {
+            let (sock, guard) = guard::start(tcp)
+                .map_err(|e| DirectoryError::Internal(format!("socket pair: {e}")))?;
+            // ldap3 talks to the relay over a Unix socket; "ldapi" only selects that stream type.
+            let settings = LdapConnSettings::new().set_std_stream(StdStream::Unix(sock));
+            (settings, "ldapi:///".to_string(), Some(guard))
+        }
+        Protection::Ldaps | Protection::StartTls => {
+            let std_tcp = tcp
+                .into_std()
+                .map_err(|e| DirectoryError::Internal(format!("socket: {e}")))?;
+            let tls = plan
+                .tls
+                .cloned()
+                .ok_or_else(|| DirectoryError::Internal("TLS connector missing".into()))?;
+            let starttls = plan.protection == Protection::StartTls;
+            let settings = LdapConnSettings::new()
+                .set_conn_timeout(limit)
+                .set_std_stream(StdStream::Tcp(std_tcp))
+                .set_connector(tls)
+                .set_starttls(starttls);
+            let scheme = if starttls { "ldap" } else { "ldaps" };
+            (settings, format!("{scheme}://{}:{}", c.host, c.port), None)
+        }
+    };
+    let what = match plan.protection {
+        Protection::Seal => "the LDAP connection",
+        Protection::Ldaps => "the TLS handshake",
+        Protection::StartTls => "StartTLS",
+    };
+    let (conn, mut ldap) = match timeout(limit, LdapConnAsync::with_settings(settings, &url)).await
+    {
+        Err(_) => {
+            return Err(DirectoryError::Timeout {
+                server: host,
+                what,
+                after: limit,
+            });
+        }
+        Ok(Err(e)) => return Err(ldap_open_error(&host, what, limit, e)),
+        Ok(Ok(pair)) => pair,
+    };
+    tokio::spawn(async move {
+        // The connection ends when the last handle is dropped; its error, if any, surfaces
+        // on the pending operation.
+        let _ = conn.drive().await;
+    });
+
+    if plan.protection != Protection::Seal {
+        let cert = match timeout(limit, ldap.get_peer_certificate()).await {
+            Ok(Ok(Some(der))) => der,
+            Ok(Ok(None)) => {
+                return Err(DirectoryError::NotConfidential {
+                    server: host,
+                    detail: "no TLS session (no peer certificate)".into(),
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(DirectoryError::Connection {
+                    server: host,
+                    detail: format!("reading the TLS certificate: {e}"),
+                });
+            }
+            Err(_) => {
+                return Err(DirectoryError::Timeout {
+                    server: host,
+                    what: "the TLS certificate",
+                    after: limit,
+                });
+            }
+        };
+        channel_binding_available(&cert).map_err(|detail| DirectoryError::NoChannelBinding {
+            server: host.clone(),
+            detail,
+        })?;
+    }
+
+    // ldap3 builds the target as "ldap/" + this string.
+    let target = format!("{}@{}", c.host, plan.client_realm);
+    let spn = format!("ldap/{target}");
+    let cred = cross_krb5::Cred::from(plan.cred.clone());
+    let transport = |detail: String| Link::transport_error(guard.as_ref(), &host, detail);
+    match timeout(limit, ldap.sasl_gssapi_cred_bind(cred, &target)).await {
+        Err(_) => {
+            return Err(DirectoryError::Timeout {
+                server: host,
+                what: "the bind",
+                after: limit,
+            });
+        }
+        Ok(Err(LdapError::GssapiOperationError(text))) => {
+            return Err(gss_error(
+                plan.client_principal,
+                plan.client_realm,
+                &host,
+                &spn,
+                text,
+            ));
+        }
+        Ok(Err(LdapError::Timeout { .. })) => {
+            return Err(DirectoryError::Timeout {
+                server: host,
+                what: "the bind",
+                after: limit,
+            });
+        }
+        Ok(Err(e)) => return Err(transport(format!("bind: {e}"))),
+        Ok(Ok(r)) if r.rc != 0 => return Err(bind_error(&host, &r)),
+        Ok(Ok(_)) => {}
+    }
+    if let Some(g) = &guard {
+        g.arm();
+    }
+
+    // First request after the bind, and a check of the seal before any password is asked for.
+    let base_dn = {
+        let mut ctx = Ctx {
+            ldap: &mut ldap,
+            server: &host,
+            timeout: limit,
+            on_transport: &transport,
+        };
+        search::default_naming_context(&mut ctx).await?
+    };
+    if let Some(g) = &guard {
+        if let Some(why) = g.violation() {
+            return Err(DirectoryError::NotConfidential {
+                server: host,
+                detail: why,
+            });
+        }
+        let (from_dc, to_dc) = g.sealed_counts();
+        if from_dc == 0 || to_dc == 0 {
+            return Err(DirectoryError::NotConfidential {
+                server: host,
+                detail: format!(
+                    "no sealed exchange after the bind ({to_dc} sent, {from_dc} received)"
+                ),
+            });
+        }
+    }
+    Ok(Link {
+        ldap,
+        guard,
+        host,
+        base_dn,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(rc: u32, text: &str) -> LdapResult {
+        LdapResult {
+            rc,
+            matched: String::new(),
+            text: text.into(),
+            refs: vec![],
+            ctrls: vec![],
+        }
+    }
+
+    #[test]
+    fn bind_results_are_classified() {
+        let cb = bind_error(
+            "dc1",
+            &result(
+                49,
+                "80090346: LdapErr: DSID-0C090591, comment: AcceptSecurityContext error, data 80090346, v4563",
+            ),
+        );
+        assert!(matches!(cb, DirectoryError::ChannelBindingRequired { .. }));
+        let sa = bind_error(
+            "dc1",
+            &result(
+                8,
+                "Strong(er) authentication required: Sign or Seal are required",
+            ),
+        );
+        assert!(matches!(sa, DirectoryError::StrongerAuthRequired { .. }));
+        let sk = bind_error("dc1", &result(49, "KRB_AP_ERR_SKEW"));
+        assert!(matches!(sk, DirectoryError::ClockSkew { .. }));
+        assert!(matches!(
+            bind_error("dc1", &result(49, "nope")),
+            DirectoryError::BindRejected { .. }
+        ));
+    }
+
+    #[test]
+    fn gss_failures_are_classified() {
+        let g = |t: &str| {
+            gss_error(
+                "HOST1$@EXAMPLE.TEST",
+                "EXAMPLE.TEST",
+                "dc1",
+                "ldap/dc1@EXAMPLE.TEST",
+                t.into(),
+            )
+        };
+        assert!(matches!(
+            g(
+                "Unspecified GSS failure.  Minor code may provide more information (Clock skew too great)"
+            ),
+            DirectoryError::ClockSkew { .. }
+        ));
+        let e = g("... (Cannot contact any KDC for realm 'EXAMPLE.TEST')");
+        assert!(matches!(e, DirectoryError::KdcUnreachable { .. }));
+        assert_eq!(e.class(), crate::exit::Class::TempFail);
+        assert!(matches!(
+            g("... (Server ldap/10.0.0.1@EXAMPLE.TEST not found in Kerberos database)"),
+            DirectoryError::ServicePrincipalUnknown { .. }
+        ));
+        assert!(matches!(
+            g("... (Client 'host1$@EXAMPLE.TEST' not found in Kerberos database)"),
+            DirectoryError::ClientRejected { .. }
+        ));
+        assert!(matches!(
+            g("... (Server not found in Kerberos database)"),
+            DirectoryError::ServicePrincipalUnknown { .. }
+        ));
+        assert!(matches!(
+            g("... (Preauthentication failed)"),
+            DirectoryError::ClientRejected { .. }
+        ));
+        assert!(matches!(
+            g("something else"),
+            DirectoryError::Kerberos { .. }
+        ));
+    }
+
+    #[test]
+    fn ca_file_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("ca.pem");
+        assert_eq!(
+            tls_connector(Some(&missing)).unwrap_err().class(),
+            crate::exit::Class::NoInput
+        );
+        std::fs::write(&missing, b"not pem").unwrap();
+        assert_eq!(
+            tls_connector(Some(&missing)).unwrap_err().class(),
+            crate::exit::Class::Config
+        );
+        assert!(tls_connector(None).is_ok());
+    }
+}
