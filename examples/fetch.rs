@@ -9,6 +9,14 @@
 
 use gmsa_keytab::directory::{ClientOptions, Session};
 use std::process::ExitCode;
+
+/// println! that does not panic when the reader went away (`| head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
 use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
@@ -60,7 +68,7 @@ fn main() -> ExitCode {
             return ExitCode::from(e.class().code());
         }
     };
-    println!(
+    out!(
         "connected: server={} realm={} base={} client={} protection={} connect_ms={:.2}",
         session.server(),
         session.realm(),
@@ -90,7 +98,7 @@ fn main() -> ExitCode {
                         status = ExitCode::from(65);
                     }
                     if repeat == 1 || round == 0 {
-                        println!(
+                        out!(
                             "account: sam={} kvno={} enctypes={} spns=[{}] blob_len={} blob={} \
                              dn={:?} fetch_ms={ms:.2}",
                             rec.sam_account_name,
@@ -104,11 +112,11 @@ fn main() -> ExitCode {
                             rec.dn,
                         );
                     } else if parsed.is_err() {
-                        println!("round {round}: {account}: blob {blob_state}");
+                        out!("round {round}: {account}: blob {blob_state}");
                     }
                 }
                 Err(e) => {
-                    println!(
+                    out!(
                         "account-error: {account}: class={:?} exit={}: {e}",
                         e.class(),
                         e.class().code()
@@ -124,7 +132,7 @@ fn main() -> ExitCode {
     if !times.is_empty() {
         times.sort_by(f64::total_cmp);
         let sum: f64 = times.iter().sum();
-        println!(
+        out!(
             "fetches: n={} mean_ms={:.3} median_ms={:.3} max_ms={:.3}",
             times.len(),
             sum / times.len() as f64,
@@ -134,7 +142,7 @@ fn main() -> ExitCode {
     }
     let t_close = Instant::now();
     drop(session);
-    println!(
+    out!(
         "total_ms={:.2} close_ms={:.2}",
         t0.elapsed().as_secs_f64() * 1000.0,
         t_close.elapsed().as_secs_f64() * 1000.0

@@ -327,8 +327,8 @@ async fn ask_tcp(server: SocketAddr, name: &str, deadline: Instant) -> Result<An
     Ok(answer)
 }
 
-/// The DCs to try for `domain`: site records first if a site is given and has any, else the
-/// domain-wide records; each set in RFC 2782 order.
+/// The DCs to try for `domain`: the site's DCs first (if a site is given), then the rest of the
+/// domain's DCs as fallbacks; each set in RFC 2782 order.
 pub async fn discover(
     domain: &str,
     site: Option<&str>,
@@ -340,23 +340,14 @@ pub async fn discover(
         Err(_) => parse_resolv_conf(""),
     };
     let names = srv_names(domain, site);
+    let mut candidates: Vec<Candidate> = Vec::new();
     let mut last_error: Option<DirectoryError> = None;
     for name in &names {
         let deadline = Instant::now() + limit;
         match timeout(limit, query_srv(&conf, name, deadline)).await {
             Ok(Ok(Some(records))) => {
                 let ordered = order_srv(&records, &mut os_random_upto);
-                let candidates: Vec<Candidate> = ordered
-                    .into_iter()
-                    .filter(|r| check_host_name(&r.target).is_ok())
-                    .map(|r| Candidate {
-                        host: r.target,
-                        port: port_override.unwrap_or(r.port),
-                    })
-                    .collect();
-                if !candidates.is_empty() {
-                    return Ok(candidates);
-                }
+                append_candidates(&mut candidates, ordered, port_override);
             }
             // A definite "no records" for the domain-wide name outweighs a failed site lookup.
             Ok(Ok(None)) => last_error = None,
@@ -369,7 +360,31 @@ pub async fn discover(
             }
         }
     }
+    if !candidates.is_empty() {
+        return Ok(candidates);
+    }
     Err(last_error.unwrap_or(DirectoryError::NoDcRecords { names }))
+}
+
+/// Adds SRV targets that are usable host names and not listed yet (site DCs reappear in the
+/// domain-wide records).
+pub fn append_candidates(
+    list: &mut Vec<Candidate>,
+    ordered: Vec<SrvRecord>,
+    port_override: Option<u16>,
+) {
+    for r in ordered {
+        let port = port_override.unwrap_or(r.port);
+        let known = list
+            .iter()
+            .any(|c| c.port == port && c.host.eq_ignore_ascii_case(&r.target));
+        if !known && check_host_name(&r.target).is_ok() {
+            list.push(Candidate {
+                host: r.target,
+                port,
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -594,6 +609,26 @@ mod tests {
             assert!(start.elapsed() < Duration::from_secs(2));
             assert!(matches!(err, DirectoryError::Dns { .. }), "{err}");
         });
+    }
+
+    #[test]
+    fn site_dcs_first_then_the_rest_once() {
+        let mut list = Vec::new();
+        append_candidates(&mut list, vec![rec(0, 0, "dc2.example.test")], None);
+        append_candidates(
+            &mut list,
+            vec![
+                rec(0, 0, "dc1.example.test"),
+                rec(0, 0, "DC2.example.test"),
+                rec(0, 0, "127.0.0.1"),
+            ],
+            None,
+        );
+        let hosts: Vec<&str> = list.iter().map(|c| c.host.as_str()).collect();
+        assert_eq!(hosts, ["dc2.example.test", "dc1.example.test"]);
+        let mut tls = Vec::new();
+        append_candidates(&mut tls, vec![rec(0, 0, "dc1.example.test")], Some(636));
+        assert_eq!(tls[0].port, 636);
     }
 
     #[test]
