@@ -3,11 +3,12 @@
 //! group names is the one lookup, done by [`Config::resolve_ids`].
 
 use crate::cli::parse_mode;
+pub use crate::directory::Protection;
 use crate::enctype::Enctype;
 use crate::exit::Class;
 use crate::fsio::{self, Ownership};
 use crate::keytab::{NT_SRV_HST, Principal};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
@@ -35,18 +36,6 @@ impl ConfigError {
             Class::Config
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Protection {
-    /// SASL GSSAPI with the confidentiality layer, on port 389.
-    #[default]
-    Seal,
-    /// LDAP over TLS (636), GSSAPI with tls-server-end-point channel binding.
-    Ldaps,
-    /// StartTLS on 389, GSSAPI with channel binding.
-    Starttls,
 }
 
 /// Which SPNs get keytab entries.
@@ -102,7 +91,7 @@ struct Raw {
     domain: Option<String>,
     site: Option<String>,
     realm: Option<Spanned<String>>,
-    protection: Option<Protection>,
+    protection: Option<Spanned<String>>,
     ca_file: Option<PathBuf>,
     timeout_seconds: Option<Spanned<i64>>,
     state_dir: Option<PathBuf>,
@@ -206,6 +195,13 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
             format!("{:?} is not a realm", r.get_ref()),
         );
     }
+    let protection = match &raw.protection {
+        None => Protection::default(),
+        Some(p) => match p.get_ref().parse::<Protection>() {
+            Ok(v) => v,
+            Err(e) => return cx.err(p.span(), "protection", e),
+        },
+    };
     let timeout = match &raw.timeout_seconds {
         None => DEFAULT_TIMEOUT,
         Some(t) if (1..=600).contains(t.get_ref()) => Duration::from_secs(*t.get_ref() as u64),
@@ -264,7 +260,7 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
         domain: raw.domain,
         site: raw.site,
         realm: raw.realm.map(|r| r.into_inner().to_ascii_uppercase()),
-        protection: raw.protection.unwrap_or_default(),
+        protection,
         ca_file: raw.ca_file,
         timeout,
         state_dir: raw.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
@@ -471,12 +467,7 @@ impl Config {
                 None => s.push_str(&format!("# {k}: {default}\n")),
             }
         }
-        let prot = match self.protection {
-            Protection::Seal => "seal",
-            Protection::Ldaps => "ldaps",
-            Protection::Starttls => "starttls",
-        };
-        s.push_str(&format!("protection = {}\n", q(prot)));
+        s.push_str(&format!("protection = {}\n", q(self.protection.as_str())));
         if let Some(ca) = &self.ca_file {
             s.push_str(&format!("ca-file = {}\n", q(&ca.to_string_lossy())));
         }

@@ -44,6 +44,11 @@ pub enum Error {
     Usage(String),
     #[error("configuration error: {0}")]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Directory(#[from] crate::directory::DirectoryError),
+    /// One failure reported for several accounts (e.g. the DC connection, a shared keytab).
+    #[error("{0}")]
+    Shared(String, Class),
 }
 
 impl Error {
@@ -57,6 +62,8 @@ impl Error {
             Error::Input { .. } => Class::NoInput,
             Error::Fs(e) => e.class(),
             Error::Config(e) => e.class(),
+            Error::Directory(e) => e.class(),
+            Error::Shared(_, c) => *c,
             Error::Principal(_)
             | Error::Enctypes(_)
             | Error::UnknownEnctype(_)

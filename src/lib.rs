@@ -19,6 +19,7 @@ pub mod keytab;
 pub mod log;
 pub mod plan;
 pub mod secret;
+pub mod sync;
 pub mod sys;
 pub mod timefmt;
 pub mod update;

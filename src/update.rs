@@ -18,12 +18,21 @@ pub struct Change {
     pub keysets: Vec<KeySet>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub outcome: Outcome,
     pub added: usize,
     pub removed: usize,
     pub entries: usize,
+    /// For each change, in order: what it did.
+    pub per_change: Vec<ChangeReport>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeReport {
+    pub changed: bool,
+    pub added: usize,
+    pub removed: usize,
 }
 
 /// Brings `path` to hold `changes` (applied in order), with `own`. An existing file that does
@@ -38,11 +47,17 @@ pub fn apply(path: &Path, own: &Ownership, changes: &[Change], now: u32) -> Resu
         })?,
     };
     let (mut added, mut removed, mut changed) = (0, 0, false);
+    let mut per_change = Vec::with_capacity(changes.len());
     for c in changes {
         let p = plan::plan(&keytab, &c.principals, &c.keysets, now);
         added += p.added;
         removed += p.removed;
         changed |= p.changed;
+        per_change.push(ChangeReport {
+            changed: p.changed,
+            added: p.added,
+            removed: p.removed,
+        });
         keytab = p.keytab;
     }
     let outcome = match locked.existing() {
@@ -64,5 +79,6 @@ pub fn apply(path: &Path, own: &Ownership, changes: &[Change], now: u32) -> Resu
         added,
         removed,
         entries: keytab.entries.len(),
+        per_change,
     })
 }

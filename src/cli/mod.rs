@@ -3,6 +3,7 @@
 mod check_config;
 mod derive;
 mod show;
+mod sync;
 
 use crate::error::Error;
 use crate::exit::Class;
@@ -37,6 +38,12 @@ pub enum Command {
     /// Offline: no directory access. The current password gets kvno K, the previous one (when
     /// the blob has it) K-1. Entries of other principals in the keytab are kept byte for byte.
     Derive(DeriveArgs),
+    /// Read each configured gMSA's password from a domain controller and update its keytab.
+    ///
+    /// Authenticates as the host's computer account from its keytab (into a private in-memory
+    /// credential cache), over sealed SASL GSSAPI LDAP by default. Configuration form:
+    /// `sync [--config FILE]`; ad-hoc form: `sync --account NAME --keytab PATH [...]`.
+    Sync(sync::SyncArgs),
     /// List a keytab's entries: principal, name type, kvno, enctype, timestamp. Never keys.
     Show(ShowArgs),
     /// Validate a configuration file without touching the network, and print it resolved.
@@ -79,6 +86,7 @@ fn run(command: Command) -> Result<(), Error> {
     match command {
         Command::Derive(a) => derive::run(a),
         Command::Show(a) => show::run(a),
+        Command::Sync(a) => sync::run(a),
         Command::CheckConfig(a) => check_config::run(a),
     }
 }

@@ -22,6 +22,9 @@ for cmd in samba-tool samba_spnupdate kinit klist ktutil kvno ldapsearch faketim
 done
 [ -x /usr/sbin/samba ] || need_apt=1
 [ -e /usr/include/gssapi/gssapi_krb5.h ] || need_apt=1
+[ -e /usr/include/openssl/ssl.h ] || need_apt=1
+command -v strace >/dev/null 2>&1 || need_apt=1
+command -v hyperfine >/dev/null 2>&1 || need_apt=1
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || need_apt=1
 # tests/lab/lab.sh: SASL GSSAPI for ldapsearch -Y GSSAPI; python3-samba in the system python for populate.py.
 [ -e /usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so.2 ] || need_apt=1
@@ -31,7 +34,9 @@ if [ "$need_apt" = 1 ]; then
   apt-get update -q
   # Build deps for the MIT GSSAPI bindings (bindgen needs libclang).
   apt-get install -y -q --no-install-recommends \
-    libkrb5-dev pkg-config libclang-dev clang iproute2 ca-certificates
+    libkrb5-dev libssl-dev pkg-config libclang-dev clang iproute2 ca-certificates
+  # Test and benchmark tools: strace proves sync runs no subprocess; hyperfine times runs.
+  apt-get install -y -q --no-install-recommends strace hyperfine
   # The lab DC and the MIT tools that judge the keys.
   apt-get install -y -q --no-install-recommends -t bookworm-backports \
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user ldap-utils libsasl2-modules-gssapi-mit \

@@ -54,6 +54,7 @@ GMSAS=(
   "svc_web|HTTP/web.example.test HTTP/web|keep|yes"
   "svc_rc4|HTTP/rc4.example.test|4|yes"
   "svc_aes|HTTP/aes.example.test|24|yes"
+  "svc_aes128|HTTP/aes128.example.test MSSQLSvc/db.example.test:1433|8|yes"
   "svc_none|HTTP/none.example.test|absent|yes"
   "svc_denied|HTTP/denied.example.test|keep|no"
 )
@@ -81,7 +82,9 @@ lab_faketime() { if [ -s "$FAKETIME_FILE" ]; then cat "$FAKETIME_FILE"; fi; }
 client_env() {
   local ft
   ft=$(lab_faketime)
-  CLIENT_ENV=(KRB5_CONFIG="$KRB5_CONF" KRB5CCNAME="${1:-$CCACHE}")
+  # GMSALAB_KRB5_CONFIG lets a test hand a client a variant of the lab's krb5.conf (e.g. one
+  # restricted to a single enctype).
+  CLIENT_ENV=(KRB5_CONFIG="${GMSALAB_KRB5_CONFIG:-$KRB5_CONF}" KRB5CCNAME="${1:-$CCACHE}")
   if [ -n "$ft" ]; then
     CLIENT_ENV+=(LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$ft" FAKETIME_DONT_RESET=1)
   fi

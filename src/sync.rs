@@ -1,0 +1,228 @@
+//! The main job: for every configured gMSA, read its blob from a DC and bring its keytab up to
+//! date. One DC connection per run, for all accounts; one write per keytab file.
+
+use crate::account;
+use crate::blob::{self, ManagedPassword};
+use crate::config::{Account, Config, Spns};
+use crate::crypto::gmsa_salt;
+use crate::directory::{AccountRecord, ClientOptions, Session};
+use crate::enctype;
+use crate::error::Error;
+use crate::exit::Class;
+use crate::fsio::Outcome;
+use crate::log;
+use crate::update::{self, Change};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Within this long of the epoch's end the DC already hands out the *next* password as
+/// "current" (MS-ADTS MaxClockSkew, 5 minutes; reference §1 and §7).
+const FUTURE_KEY_WINDOW: Duration = Duration::from_secs(300);
+
+/// What happened to one account.
+#[derive(Debug)]
+pub struct AccountResult {
+    pub name: String,
+    pub keytab: PathBuf,
+    pub result: Result<Synced, Error>,
+}
+
+/// A successful sync of one account.
+#[derive(Debug, Clone)]
+pub struct Synced {
+    pub kvno: u32,
+    pub kvnos: Vec<u32>,
+    pub principals: usize,
+    pub enctypes: Vec<&'static str>,
+    pub outcome: Outcome,
+    /// This account's own entries changed (its hooks should run).
+    pub changed: bool,
+    pub query_interval: Duration,
+    pub unchanged_interval: Duration,
+}
+
+/// The result of one run over all accounts.
+#[derive(Debug)]
+pub struct Summary {
+    pub server: Option<String>,
+    pub accounts: Vec<AccountResult>,
+}
+
+impl Summary {
+    /// The exit class of the run: the first failure's, or `None` when every account synced.
+    pub fn failure(&self) -> Option<Class> {
+        self.accounts
+            .iter()
+            .find_map(|a| a.result.as_ref().err().map(|e| e.class()))
+    }
+}
+
+/// Client options from the configuration.
+pub fn client_options(cfg: &Config) -> ClientOptions {
+    ClientOptions {
+        client_keytab: cfg.client_keytab.clone(),
+        client_principal: cfg.client_principal.clone(),
+        servers: cfg.servers.clone(),
+        domain: cfg.domain.clone(),
+        site: cfg.site.clone(),
+        protection: cfg.protection,
+        ca_file: cfg.ca_file.clone(),
+        timeout: cfg.timeout,
+    }
+}
+
+/// The keys one account needs, from what the directory said. Pure.
+pub fn plan_account(
+    acc: &Account,
+    rec: &AccountRecord,
+    password: &ManagedPassword,
+    realm: &str,
+) -> Result<(Change, Synced), Error> {
+    let enctypes = enctype::select(rec.supported_enctypes, acc.enctypes.as_deref())?;
+    let spns: Vec<String> = match &acc.spns {
+        Spns::Auto => rec.spns.clone(),
+        Spns::List(list) => {
+            for spn in list {
+                if !rec.spns.iter().any(|r| r.eq_ignore_ascii_case(spn)) {
+                    log::warn(
+                        "configured SPN is not registered on the account; the KDC issues no tickets for it",
+                        &[("account", &rec.sam_account_name), ("spn", spn)],
+                    );
+                }
+            }
+            list.clone()
+        }
+    };
+    let principals = account::principals(&rec.sam_account_name, realm, &spns)?;
+    let salt = gmsa_salt(realm, &rec.sam_account_name);
+    // In the last minutes of an epoch the blob's "current" is the password that becomes
+    // current at the rollover, while msDS-KeyVersionNumber still names the active key: the
+    // active key is then the blob's "previous".
+    let kvno = if password.query_interval <= FUTURE_KEY_WINDOW && password.previous.is_some() {
+        rec.kvno.saturating_add(1)
+    } else {
+        rec.kvno
+    };
+    let keysets = account::keysets(password, kvno, &salt, &enctypes);
+    let synced = Synced {
+        kvno: rec.kvno,
+        kvnos: keysets.iter().map(|k| k.kvno).collect(),
+        principals: principals.len(),
+        enctypes: enctypes.iter().map(|e| e.name()).collect(),
+        outcome: Outcome::Unchanged,
+        changed: false,
+        query_interval: password.query_interval,
+        unchanged_interval: password.unchanged_interval,
+    };
+    Ok((
+        Change {
+            principals,
+            keysets,
+        },
+        synced,
+    ))
+}
+
+fn fetch_one(session: &mut Session, acc: &Account, realm: &str) -> Result<(Change, Synced), Error> {
+    let rec = session.fetch(&acc.name)?;
+    let password = blob::parse(rec.blob.expose()).map_err(|error| Error::Blob {
+        source_name: format!("{} on {}", rec.sam_account_name, session.server()),
+        error,
+    })?;
+    plan_account(acc, &rec, &password, realm)
+}
+
+/// Syncs `accounts` (a subset of `cfg.accounts`) and returns per-account results. `now`
+/// stamps new keytab entries.
+pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
+    let fail_all = |e: &dyn Fn() -> Error| Summary {
+        server: None,
+        accounts: accounts
+            .iter()
+            .map(|a| AccountResult {
+                name: a.name.clone(),
+                keytab: a.keytab.clone(),
+                result: Err(e()),
+            })
+            .collect(),
+    };
+    let mut session = match Session::connect(&client_options(cfg)) {
+        Ok(s) => s,
+        Err(e) => {
+            let (msg, class) = (e.to_string(), e.class());
+            return fail_all(&|| Error::Shared(msg.clone(), class));
+        }
+    };
+    let realm = cfg
+        .realm
+        .clone()
+        .unwrap_or_else(|| session.realm().to_string());
+    let server = session.server().to_string();
+    log::debug("connected", &[("server", &server), ("realm", &realm)]);
+
+    // Fetch everything first (one connection), then write each keytab once.
+    let mut changes: Vec<Option<Change>> = Vec::with_capacity(accounts.len());
+    let mut results: Vec<Result<Synced, Error>> = Vec::with_capacity(accounts.len());
+    for acc in accounts {
+        match fetch_one(&mut session, acc, &realm) {
+            Ok((change, synced)) => {
+                changes.push(Some(change));
+                results.push(Ok(synced));
+            }
+            Err(e) => {
+                changes.push(None);
+                results.push(Err(e));
+            }
+        }
+    }
+    drop(session);
+
+    let mut keytabs: Vec<&PathBuf> = Vec::new();
+    for a in accounts {
+        if !keytabs.contains(&&a.keytab) {
+            keytabs.push(&a.keytab);
+        }
+    }
+    for path in keytabs {
+        let members: Vec<usize> = (0..accounts.len())
+            .filter(|i| &accounts[*i].keytab == path && changes[*i].is_some())
+            .collect();
+        let batch: Vec<Change> = members.iter().filter_map(|i| changes[*i].take()).collect();
+        if batch.is_empty() {
+            continue;
+        }
+        // Accounts sharing a keytab share its ownership (config validation enforces it).
+        let applied = accounts[members[0]]
+            .ownership()
+            .map_err(Error::from)
+            .and_then(|own| update::apply(path, &own, &batch, now));
+        match applied {
+            Ok(report) => {
+                for (n, i) in members.iter().enumerate() {
+                    if let Ok(s) = &mut results[*i] {
+                        s.outcome = report.outcome;
+                        s.changed = report.per_change.get(n).is_some_and(|c| c.changed);
+                    }
+                }
+            }
+            Err(e) => {
+                let (msg, class) = (e.to_string(), e.class());
+                for i in members {
+                    results[i] = Err(Error::Shared(msg.clone(), class));
+                }
+            }
+        }
+    }
+    Summary {
+        server: Some(server),
+        accounts: accounts
+            .iter()
+            .zip(results)
+            .map(|(a, result)| AccountResult {
+                name: a.name.clone(),
+                keytab: a.keytab.clone(),
+                result,
+            })
+            .collect(),
+    }
+}
