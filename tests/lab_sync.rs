@@ -6,6 +6,8 @@ use common::*;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
+type Case<'a> = (&'a str, &'a [&'a str], &'a [u64], &'a [&'a str]);
+
 const SERVER: &str = "servers = [\"dc1.example.test\"]";
 
 fn account(name: &str, keytab: &std::path::Path, extra: &str) -> String {
@@ -87,7 +89,8 @@ fn web_account_with_two_spns() {
 fn enctype_variants_follow_the_account() {
     lab_up();
     let s = Scratch::new();
-    let cases: [(&str, &[&str], &[u64], &[&str]); 4] = [
+    // (account, SPNs, enctypes in the keytab, enctypes kinit must succeed with)
+    let cases: [Case; 4] = [
         ("svc_rc4$", &["HTTP/rc4.example.test"], &[23], &["rc4-hmac"]),
         (
             "svc_aes$",
