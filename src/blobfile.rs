@@ -59,8 +59,11 @@ fn base64_payload(text: &str) -> Result<Zeroizing<String>, BlobInputError> {
             }
             break;
         }
-        if line.len() >= ATTR.len() && line[..ATTR.len()].eq_ignore_ascii_case(ATTR) {
-            out.push_str(line[ATTR.len()..].trim());
+        // `get` rather than indexing: the cut may fall inside a multi-byte character.
+        if let (Some(name), Some(value)) = (line.get(..ATTR.len()), line.get(ATTR.len()..))
+            && name.eq_ignore_ascii_case(ATTR)
+        {
+            out.push_str(value.trim());
             in_value = true;
         }
     }
@@ -107,6 +110,15 @@ mod tests {
             decode(b"dn: x\nname: y\n").unwrap_err(),
             BlobInputError::NoAttribute
         );
+    }
+
+    #[test]
+    fn multibyte_text_at_the_attribute_cut_is_not_a_panic() {
+        // Found by fuzzing: byte 22 of this line falls inside 'ð'.
+        let line = "AQfpPqkjDonVoaAgmYjc:ð";
+        assert!(!line.is_char_boundary(22));
+        assert!(decode(line.as_bytes()).is_err());
+        assert!(decode("msDS-ManagedPassword::ð\n".as_bytes()).is_err());
     }
 
     #[test]

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Benchmark against the lab DC (not a test): wall and CPU time of `gmsa-keytab sync` for one
+# gMSA and for 50 gMSAs, side by side with `kinit -k` + `ldapsearch -Y GSSAPI` fetching the
+# same blob, in the same run. Needs root and the lab (tests/lab/lab.sh); prints a markdown
+# table (also written to target/bench-sync.md).
+#   bash benches/sync.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-30}"
+lab=tests/lab/lab.sh
+bash tests/lab/install-deps.sh >/dev/null
+cargo build --release --locked --quiet
+bash "$lab" up >/dev/null
+eval "$(bash "$lab" env)"
+work=$(mktemp -d /tmp/gmsa-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bin="$PWD/target/release/gmsa-keytab"
+
+{
+  printf 'version = 1\nclient-keytab = "%s"\nservers = ["dc1.example.test"]\n' "$GMSALAB_HOST_KEYTAB"
+  printf '[[account]]\nname = "svc_web$"\nkeytab = "%s/one.keytab"\n' "$work"
+} >"$work/one.toml"
+{
+  printf 'version = 1\nclient-keytab = "%s"\nservers = ["dc1.example.test"]\n' "$GMSALAB_HOST_KEYTAB"
+  for i in $(seq -w 1 50); do
+    printf '[[account]]\nname = "svc_bulk%s$"\nkeytab = "%s/bulk%s.keytab"\n' "$i" "$work" "$i"
+  done
+} >"$work/fifty.toml"
+
+# The peer route: a fresh credential cache each time, like a tool that shells out.
+cat >"$work/peer.sh" <<PEER
+#!/bin/sh
+set -e
+export KRB5CCNAME=FILE:$work/peer.ccache
+kinit -k -t "$GMSALAB_HOST_KEYTAB" 'host1\$@EXAMPLE.TEST'
+ldapsearch -Q -LLL -Y GSSAPI -H ldap://dc1.example.test -b DC=example,DC=test \
+  '(sAMAccountName=svc_web\$)' msDS-ManagedPassword >/dev/null
+ldapsearch -Q -LLL -Y GSSAPI -H ldap://dc1.example.test -b DC=example,DC=test \
+  '(sAMAccountName=svc_web\$)' msDS-KeyVersionNumber >/dev/null
+kdestroy
+PEER
+chmod +x "$work/peer.sh"
+
+# The first run of each writes the keytabs; the timed runs then measure the steady state
+# (full DC round trip, derivation, compare, no write). --force skips the refresh schedule.
+force=""
+"$bin" sync --help | grep -q -- '--force' && force="--force"
+bash "$lab" exec hyperfine -N --warmup 2 --runs "$runs" --export-markdown "$work/table.md" \
+  --export-json "$work/bench.json" \
+  -n "gmsa-keytab sync, 1 gMSA" "$bin sync $force --config $work/one.toml" \
+  -n "gmsa-keytab sync, 50 gMSAs" "$bin sync $force --config $work/fifty.toml" \
+  -n "kinit -k + ldapsearch -Y GSSAPI, 1 gMSA" "$work/peer.sh"
+# CPU time (user + system) per command, from hyperfine's JSON.
+/usr/bin/python3 - "$work/bench.json" >"$work/cpu.md" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+print("| command | wall mean ± σ (ms) | CPU user + sys (ms) |\n|---|---|---|")
+for x in r:
+    print(f"| {x['command']} | {x['mean']*1e3:.1f} ± {x['stddev']*1e3:.1f} | {(x['user']+x['system'])*1e3:.1f} |")
+PY
+mkdir -p target
+cat "$work/cpu.md" | tee target/bench-sync.md
