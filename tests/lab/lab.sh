@@ -16,7 +16,8 @@ set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 RUN="$LAB_DIR/run"
-NS=gmsalab
+# GMSALAB_NETNS runs a second, independent lab (e.g. a CI dry run beside a developer's lab).
+NS="${GMSALAB_NETNS:-gmsalab}"
 REALM=EXAMPLE.TEST
 DOMAIN=EXAMPLE
 DNSDOMAIN=example.test
