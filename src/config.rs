@@ -77,6 +77,14 @@ pub struct Config {
     pub timeout: Duration,
     pub state_dir: PathBuf,
     pub metrics_file: Option<PathBuf>,
+    /// Query at least this often, even when the password cannot have changed.
+    pub recheck: Duration,
+    /// Backoff cap after failures (the timer's interval).
+    pub retry_max: Duration,
+    /// `status` calls an account stale when its next query is overdue by more than this.
+    pub stale_after: Duration,
+    /// Limit for each on-change hook.
+    pub hook_timeout: Duration,
     pub accounts: Vec<Account>,
 }
 
@@ -96,6 +104,10 @@ struct Raw {
     timeout_seconds: Option<Spanned<i64>>,
     state_dir: Option<PathBuf>,
     metrics_file: Option<PathBuf>,
+    recheck_hours: Option<Spanned<i64>>,
+    retry_max_minutes: Option<Spanned<i64>>,
+    stale_minutes: Option<Spanned<i64>>,
+    hook_timeout_seconds: Option<Spanned<i64>>,
     #[serde(default, rename = "account")]
     accounts: Vec<Spanned<RawAccount>>,
 }
@@ -213,6 +225,25 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
             );
         }
     };
+    let bounded =
+        |v: &Option<Spanned<i64>>, key: &str, unit: u64, lo: i64, hi: i64, default: u64| match v {
+            None => Ok(Duration::from_secs(default * unit)),
+            Some(t) if (lo..=hi).contains(t.get_ref()) => {
+                Ok(Duration::from_secs(*t.get_ref() as u64 * unit))
+            }
+            Some(t) => cx.err(t.span(), key, format!("must be between {lo} and {hi}")),
+        };
+    let recheck = bounded(&raw.recheck_hours, "recheck-hours", 3600, 1, 24, 12)?;
+    let retry_max = bounded(&raw.retry_max_minutes, "retry-max-minutes", 60, 1, 1440, 15)?;
+    let stale_after = bounded(&raw.stale_minutes, "stale-minutes", 60, 1, 10080, 60)?;
+    let hook_timeout = bounded(
+        &raw.hook_timeout_seconds,
+        "hook-timeout-seconds",
+        1,
+        1,
+        3600,
+        60,
+    )?;
     if raw.accounts.is_empty() {
         return Err(ConfigError {
             path: path.to_path_buf(),
@@ -265,6 +296,10 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
         timeout,
         state_dir: raw.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
         metrics_file: raw.metrics_file,
+        recheck,
+        retry_max,
+        stale_after,
+        hook_timeout,
         accounts,
     })
 }
@@ -479,6 +514,22 @@ impl Config {
         if let Some(m) = &self.metrics_file {
             s.push_str(&format!("metrics-file = {}\n", q(&m.to_string_lossy())));
         }
+        s.push_str(&format!(
+            "recheck-hours = {}\n",
+            self.recheck.as_secs() / 3600
+        ));
+        s.push_str(&format!(
+            "retry-max-minutes = {}\n",
+            self.retry_max.as_secs() / 60
+        ));
+        s.push_str(&format!(
+            "stale-minutes = {}\n",
+            self.stale_after.as_secs() / 60
+        ));
+        s.push_str(&format!(
+            "hook-timeout-seconds = {}\n",
+            self.hook_timeout.as_secs()
+        ));
         for a in &self.accounts {
             s.push_str(&format!(
                 "\n[[account]]\nname = {}\nkeytab = {}\n",

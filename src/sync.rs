@@ -30,6 +30,8 @@ pub struct AccountResult {
 /// A successful sync of one account.
 #[derive(Debug, Clone)]
 pub struct Synced {
+    /// The account principal written, e.g. `svc_web$@EXAMPLE.TEST`.
+    pub principal: String,
     pub kvno: u32,
     pub kvnos: Vec<u32>,
     pub principals: usize,
@@ -105,7 +107,11 @@ pub fn plan_account(
     };
     let keysets = account::keysets(password, kvno, &salt, &enctypes);
     let synced = Synced {
-        kvno: rec.kvno,
+        principal: principals
+            .first()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        kvno: keysets.first().map_or(rec.kvno, |k| k.kvno),
         kvnos: keysets.iter().map(|k| k.kvno).collect(),
         principals: principals.len(),
         enctypes: enctypes.iter().map(|e| e.name()).collect(),

@@ -35,13 +35,17 @@ fn rotation_new_kvno_validates_and_previous_tickets_still_do() {
     lab(&["up"]);
     let s = Scratch::new();
     let kt = s.path("web.keytab");
+    let hook_log = s.path("hook.log");
     let cfg = s.config(
         "servers = [\"dc1.example.test\"]",
         &format!(
-            "[[account]]\nname = \"svc_web$\"\nkeytab = \"{}\"\n",
-            kt.display()
+            "[[account]]\nname = \"svc_web$\"\nkeytab = \"{}\"\n\
+             on-change = [[\"sh\", \"-c\", \"echo $GMSA_KEYTAB_KVNO >> {}\"]]\n",
+            kt.display(),
+            hook_log.display()
         ),
     );
+    let hook_runs = || fs::read_to_string(&hook_log).unwrap_or_default();
     let log = sync(&s, &cfg);
     assert_eq!(field(&log, "kvno"), 1, "{log}");
     // Seconds until the DC rolls the password over.
@@ -54,8 +58,10 @@ fn rotation_new_kvno_validates_and_previous_tickets_still_do() {
         "--faketime",
         &format!("+{}", until_rollover - 2 * 3600),
     ]);
+    // The state planned the next query long before this: a plain (scheduled) run is due.
     let log = sync(&s, &cfg);
     assert_eq!(field(&log, "kvno"), 1, "{log}");
+    assert!(log.contains("outcome=unchanged"), "{log}");
     let old = s.kvno_k(&kt, "HTTP/web.example.test");
     assert!(old.status.success(), "{}", text(&old));
     assert!(
@@ -70,12 +76,16 @@ fn rotation_new_kvno_validates_and_previous_tickets_still_do() {
         "--faketime",
         &format!("+{}", until_rollover + 3600),
     ]);
+    // The next due tick (a plain run, no --force) fetches the new keys.
     let log = sync(&s, &cfg);
     // The read that triggered the rollover: new keys labelled with the new kvno.
     assert_eq!(field(&log, "kvno"), 2, "{log}");
     assert!(log.contains("outcome=replaced"), "{log}");
     let kvnos: Vec<u64> = entries(&kt).iter().map(|e| e.1).collect();
     assert!(kvnos.contains(&2) && kvnos.contains(&1), "{kvnos:?}");
+
+    // The on-change hook ran once for the first write and once for the rotation.
+    assert_eq!(hook_runs(), "1\n2\n");
 
     // A new ticket (kvno 2) validates right after that first sync ...
     let fresh = Scratch::new();
@@ -124,5 +134,57 @@ fn rotation_new_kvno_validates_and_previous_tickets_still_do() {
     );
 
     // Back to a pristine lab on the real clock for whoever runs next.
+    lab(&["down"]);
+}
+
+#[test]
+#[ignore = "needs the Samba lab (root); run by tests/run-all.sh"]
+fn a_read_in_the_last_minutes_holds_the_next_keys_before_the_rollover() {
+    lab(&["down"]);
+    lab(&["up"]);
+    let s = Scratch::new();
+    let kt = s.path("web.keytab");
+    let cfg = s.config(
+        "servers = [\"dc1.example.test\"]",
+        &format!(
+            "[[account]]\nname = \"svc_web$\"\nkeytab = \"{}\"\n",
+            kt.display()
+        ),
+    );
+    let log = sync(&s, &cfg);
+    let until_rollover = field(&log, "next_query_in_s");
+
+    // 150 s before the epoch ends the DC already hands out the next password as "current",
+    // while msDS-KeyVersionNumber still names the active key.
+    lab(&[
+        "restart",
+        "--faketime",
+        &format!("+{}", until_rollover - 150),
+    ]);
+    let log = sync(&s, &cfg);
+    assert_eq!(field(&log, "kvno"), 2, "next password labelled K+1: {log}");
+    let kvnos: Vec<u64> = entries(&kt).iter().map(|e| e.1).collect();
+    assert!(kvnos.contains(&2) && kvnos.contains(&1), "{kvnos:?}");
+    // Tickets still come under kvno 1 until the rollover, and validate.
+    let before = Scratch::new().kvno_k(&kt, "HTTP/web.example.test");
+    assert!(
+        String::from_utf8_lossy(&before.stdout).contains("kvno = 1, keytab entry valid"),
+        "{}",
+        text(&before)
+    );
+
+    // Ten minutes after the end, with no sync in between: the KDC issues kvno 2 tickets and
+    // the keytab already holds their key.
+    lab(&[
+        "restart",
+        "--faketime",
+        &format!("+{}", until_rollover + 600),
+    ]);
+    let after = Scratch::new().kvno_k(&kt, "HTTP/web.example.test");
+    assert!(
+        String::from_utf8_lossy(&after.stdout).contains("kvno = 2, keytab entry valid"),
+        "{}",
+        text(&after)
+    );
     lab(&["down"]);
 }

@@ -72,9 +72,10 @@ fn web_account_with_two_spns() {
             "rc4-hmac",
         ],
     );
-    // A second run changes nothing: same inode, same mtime.
+    // A second run (forced past the schedule, so it really reads the DC again) changes
+    // nothing: same inode, same mtime.
     let before = fs::metadata(&kt).unwrap();
-    let o = s.gmsa(&["sync", "--config", cfg.to_str().unwrap()]);
+    let o = s.gmsa(&["sync", "--force", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("outcome=unchanged"), "{}", text(&o));
     let after = fs::metadata(&kt).unwrap();

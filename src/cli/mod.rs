@@ -3,6 +3,7 @@
 mod check_config;
 mod derive;
 mod show;
+mod status;
 mod sync;
 
 use crate::error::Error;
@@ -44,6 +45,12 @@ pub enum Command {
     /// credential cache), over sealed SASL GSSAPI LDAP by default. Configuration form:
     /// `sync [--config FILE]`; ad-hoc form: `sync --account NAME --keytab PATH [...]`.
     Sync(sync::SyncArgs),
+    /// Show each account's keytab kvnos, last success, next planned query and last error.
+    ///
+    /// Reads the state file and the keytabs only (no network). Exit status, for Nagios-style
+    /// checks: 0 all fine, 1 a last attempt failed, 2 an account is stale (its next query is
+    /// overdue by more than `stale-minutes`) or was never synced.
+    Status(status::StatusArgs),
     /// List a keytab's entries: principal, name type, kvno, enctype, timestamp. Never keys.
     Show(ShowArgs),
     /// Validate a configuration file without touching the network, and print it resolved.
@@ -73,7 +80,7 @@ pub fn main() -> ExitCode {
         log::set_level(level);
     }
     match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             let class = e.class();
             log::error(&e.to_string(), &[("exit", &class.code())]);
@@ -82,12 +89,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), Error> {
+fn run(command: Command) -> Result<u8, Error> {
     match command {
-        Command::Derive(a) => derive::run(a),
-        Command::Show(a) => show::run(a),
-        Command::Sync(a) => sync::run(a),
-        Command::CheckConfig(a) => check_config::run(a),
+        Command::Derive(a) => derive::run(a).map(|()| 0),
+        Command::Show(a) => show::run(a).map(|()| 0),
+        Command::Sync(a) => sync::run(a).map(|()| 0),
+        Command::Status(a) => status::run(a),
+        Command::CheckConfig(a) => check_config::run(a).map(|()| 0),
     }
 }
 

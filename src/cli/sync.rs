@@ -4,14 +4,22 @@ use super::{parse_mode, parse_u32};
 use crate::config::{self, Account, Config, Protection, Spns};
 use crate::enctype::Enctype;
 use crate::error::Error;
+use crate::hooks;
 use crate::log;
+use crate::metrics;
+use crate::schedule::{Policy, jitter_fraction, next_after_failure, next_after_success};
+use crate::state;
 use crate::sync;
+use crate::timefmt::rfc3339;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
+    /// Query the directory for every account now, whatever the schedule says.
+    #[arg(long)]
+    pub force: bool,
     /// The configuration file (ignored with --account).
     #[arg(long, value_name = "FILE", conflicts_with = "account")]
     pub config: Option<PathBuf>,
@@ -102,6 +110,10 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
         timeout: Duration::from_secs(u64::from(a.timeout_seconds.max(1))),
         state_dir: config::DEFAULT_STATE_DIR.into(),
         metrics_file: None,
+        recheck: Duration::from_secs(12 * 3600),
+        retry_max: Duration::from_secs(15 * 60),
+        stale_after: Duration::from_secs(3600),
+        hook_timeout: Duration::from_secs(60),
         accounts: vec![Account {
             name,
             keytab: keytab.to_path_buf(),
@@ -120,18 +132,161 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
 }
 
 pub fn run(a: SyncArgs) -> Result<(), Error> {
-    let cfg = match (&a.account, &a.keytab) {
-        (Some(name), Some(keytab)) => ad_hoc(&a, name, keytab)?,
-        _ => config::load(a.config.as_deref().unwrap_or(config::DEFAULT_PATH.as_ref()))?,
-    };
-    // Local problems surface before any network traffic.
-    cfg.resolve_ids()?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .map(|d| d.as_secs())
         .unwrap_or(0);
-    let accounts: Vec<&Account> = cfg.accounts.iter().collect();
-    let summary = sync::run(&cfg, &accounts, now);
+    match (&a.account, &a.keytab) {
+        // Ad-hoc runs are manual: always query, and leave the scheduled state alone.
+        (Some(name), Some(keytab)) => {
+            let cfg = ad_hoc(&a, name, keytab)?;
+            cfg.resolve_ids()?;
+            let accounts: Vec<&Account> = cfg.accounts.iter().collect();
+            let summary = sync::run(&cfg, &accounts, now32(now));
+            report(&summary);
+            outcome(&summary)
+        }
+        _ => {
+            let path = a
+                .config
+                .clone()
+                .unwrap_or_else(|| config::DEFAULT_PATH.into());
+            scheduled(&config::load(&path)?, a.force, now)
+        }
+    }
+}
+
+fn now32(now: u64) -> u32 {
+    u32::try_from(now).unwrap_or(u32::MAX)
+}
+
+/// The host's identity for the per-host jitter: the machine id, else the host name.
+fn host_id() -> Vec<u8> {
+    std::fs::read("/etc/machine-id")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| std::fs::read("/proc/sys/kernel/hostname").ok())
+        .unwrap_or_default()
+}
+
+/// The configuration form: only accounts that are due are queried, and a run with none due
+/// does no network I/O at all.
+fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<(), Error> {
+    // Local problems surface before any network traffic.
+    cfg.resolve_ids()?;
+    let state_path = state::path(cfg);
+    let (mut st, warning) = state::load(&state_path);
+    if let Some(w) = warning {
+        log::warn(&w, &[]);
+    }
+    let policy = Policy {
+        recheck: cfg.recheck,
+        retry_max: cfg.retry_max,
+    };
+    let host = host_id();
+    let mut due: Vec<&Account> = Vec::new();
+    for acc in &cfg.accounts {
+        let entry = st.accounts.get(&acc.name);
+        let fp = state::fingerprint(cfg, acc);
+        let reason = if force {
+            Some("forced")
+        } else {
+            state::due_reason(entry, &fp, state::keytab_current(entry), now)
+        };
+        match reason {
+            Some(r) => {
+                log::debug("account due", &[("account", &acc.name), ("reason", &r)]);
+                due.push(acc);
+            }
+            None => log::debug(
+                "account not due",
+                &[
+                    ("account", &acc.name),
+                    (
+                        "next_query",
+                        &rfc3339(entry.map_or(0, |e| e.next_query) as i64),
+                    ),
+                ],
+            ),
+        }
+    }
+    if due.is_empty() {
+        let next = st
+            .accounts
+            .values()
+            .map(|e| e.next_query)
+            .min()
+            .unwrap_or(now);
+        log::info("nothing due", &[("next_query", &rfc3339(next as i64))]);
+        write_metrics(cfg, &st, now);
+        return Ok(());
+    }
+
+    let summary = sync::run(cfg, &due, now32(now));
+    report(&summary);
+    for (acc, r) in due.iter().zip(&summary.accounts) {
+        let jitter = jitter_fraction(&host, &acc.name);
+        let e = st.accounts.entry(acc.name.clone()).or_default();
+        e.keytab = acc.keytab.clone();
+        e.last_attempt = Some(now);
+        e.server = summary.server.clone();
+        match &r.result {
+            Ok(s) => {
+                e.fingerprint = state::fingerprint(cfg, acc);
+                e.last_success = Some(now);
+                e.principal = Some(s.principal.clone());
+                e.kvno = Some(s.kvno);
+                e.kvnos = s.kvnos.clone();
+                e.epoch_end = Some(now + s.query_interval.as_secs());
+                e.consecutive_failures = 0;
+                e.last_error = None;
+                e.last_exit = None;
+                e.next_query = next_after_success(now, s.query_interval, jitter, &policy);
+                log::debug(
+                    "next query planned",
+                    &[
+                        ("account", &acc.name),
+                        ("at", &rfc3339(e.next_query as i64)),
+                    ],
+                );
+                if s.changed && !acc.on_change.is_empty() {
+                    hooks::run_all(
+                        &acc.on_change,
+                        &acc.name,
+                        &acc.keytab,
+                        s.kvno,
+                        cfg.hook_timeout,
+                    );
+                }
+            }
+            Err(err) => {
+                e.consecutive_failures = e.consecutive_failures.saturating_add(1);
+                e.errors_total = e.errors_total.saturating_add(1);
+                e.last_error = Some(err.to_string());
+                e.last_exit = Some(err.class().code());
+                e.next_query = next_after_failure(now, e.consecutive_failures, jitter, &policy);
+            }
+        }
+    }
+    if let Err(e) = state::save(&state_path, &st) {
+        log::error(
+            &format!("cannot save the state: {e}; the next run queries the directory again"),
+            &[],
+        );
+    }
+    write_metrics(cfg, &st, now);
+    outcome(&summary)
+}
+
+fn write_metrics(cfg: &Config, st: &state::State, now: u64) {
+    if let Some(path) = &cfg.metrics_file
+        && let Err(e) = metrics::write(path, &metrics::render(cfg, st, now))
+    {
+        log::warn(&format!("cannot write the metrics file: {e}"), &[]);
+    }
+}
+
+fn report(summary: &sync::Summary) {
     let server = summary.server.clone().unwrap_or_else(|| "-".into());
     for r in &summary.accounts {
         match &r.result {
@@ -162,23 +317,19 @@ pub fn run(a: SyncArgs) -> Result<(), Error> {
             ),
         }
     }
-    match summary
+}
+
+fn outcome(summary: &sync::Summary) -> Result<(), Error> {
+    let failed = summary
         .accounts
         .iter()
-        .find_map(|r| r.result.as_ref().err())
-    {
+        .filter(|r| r.result.is_err())
+        .count();
+    match summary.failure() {
         None => Ok(()),
-        Some(_) => {
-            let failed = summary
-                .accounts
-                .iter()
-                .filter(|r| r.result.is_err())
-                .count();
-            let class = summary.failure().unwrap_or(crate::exit::Class::Software);
-            Err(Error::Shared(
-                format!("{failed} of {} account(s) failed", summary.accounts.len()),
-                class,
-            ))
-        }
+        Some(class) => Err(Error::Shared(
+            format!("{failed} of {} account(s) failed", summary.accounts.len()),
+            class,
+        )),
     }
 }

@@ -20,6 +20,8 @@ fn minimal_gets_defaults() {
     assert_eq!(c.protection, Protection::Seal);
     assert_eq!(c.timeout, DEFAULT_TIMEOUT);
     assert_eq!(c.state_dir, PathBuf::from("/var/lib/gmsa-keytab"));
+    assert_eq!(c.recheck, Duration::from_secs(12 * 3600));
+    assert_eq!(c.retry_max, Duration::from_secs(15 * 60));
     let a = &c.accounts[0];
     assert_eq!(a.name, "svc_web$");
     assert_eq!((a.mode, &a.spns, &a.enctypes), (0o600, &Spns::Auto, &None));
@@ -50,6 +52,10 @@ ca-file = "/etc/ssl/certs/ad-ca.pem"
 timeout-seconds = 3
 state-dir = "/var/lib/gmsa-keytab"
 metrics-file = "/var/lib/node_exporter/gmsa.prom"
+recheck-hours = 6
+retry-max-minutes = 30
+stale-minutes = 120
+hook-timeout-seconds = 20
 
 [[account]]
 name = "svc_web$"
@@ -73,6 +79,10 @@ spns = "auto"
     assert_eq!(c.realm.as_deref(), Some("EXAMPLE.TEST"));
     assert_eq!(c.protection, Protection::Ldaps);
     assert_eq!(c.timeout, Duration::from_secs(3));
+    assert_eq!(c.recheck, Duration::from_secs(6 * 3600));
+    assert_eq!(c.retry_max, Duration::from_secs(30 * 60));
+    assert_eq!(c.stale_after, Duration::from_secs(120 * 60));
+    assert_eq!(c.hook_timeout, Duration::from_secs(20));
     assert_eq!(
         c.accounts[0].enctypes,
         Some(vec![

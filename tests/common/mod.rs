@@ -105,8 +105,9 @@ impl Scratch {
         fs::write(
             &p,
             format!(
-                "version = 1\nclient-keytab = \"{}\"\n{servers}\n{accounts}",
-                host_keytab().display()
+                "version = 1\nclient-keytab = \"{}\"\nstate-dir = \"{}\"\n{servers}\n{accounts}",
+                host_keytab().display(),
+                self.path("state").display()
             ),
         )
         .unwrap();
@@ -148,6 +149,26 @@ impl Scratch {
         );
         assert!(k.status.success(), "kinit host1$: {}", text(&k));
         self.exec(&["kvno", "-k", keytab.to_str().unwrap(), spn], &[])
+    }
+}
+
+/// Stops the lab DC until dropped (then starts it again, even if the test failed).
+pub struct DcStopped;
+
+impl DcStopped {
+    pub fn new() -> DcStopped {
+        lab(&["stop-dc"]);
+        DcStopped
+    }
+}
+
+impl Drop for DcStopped {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(root().join("tests/lab/lab.sh"))
+            .arg("start-dc")
+            .stdin(Stdio::null())
+            .output();
     }
 }
 

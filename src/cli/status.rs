@@ -1,0 +1,116 @@
+//! `status`: what each account's keytab holds and when it was last and will next be synced,
+//! from the state file and the keytabs. No network. Exit status in the Nagios way: 0 OK,
+//! 1 WARNING (the last attempt failed, not yet stale), 2 CRITICAL (stale or never synced).
+
+use crate::config;
+use crate::error::Error;
+use crate::state;
+use crate::timefmt::rfc3339;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE", default_value = config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Health of one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Health {
+    Ok,
+    Warning,
+    Stale,
+}
+
+/// Returns the process exit code (0, 1 or 2) on success.
+pub fn run(a: StatusArgs) -> Result<u8, Error> {
+    let cfg = config::load(&a.config)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (st, warning) = state::load(&state::path(&cfg));
+    let mut worst = Health::Ok;
+    let mut rows = Vec::new();
+    for acc in &cfg.accounts {
+        let e = st.accounts.get(&acc.name);
+        let health = match e {
+            None => Health::Stale,
+            Some(e) if e.last_success.is_none() => Health::Stale,
+            Some(e) if now > e.next_query.saturating_add(cfg.stale_after.as_secs()) => {
+                Health::Stale
+            }
+            Some(e) if e.consecutive_failures > 0 => Health::Warning,
+            Some(_) => Health::Ok,
+        };
+        worst = worst.max(health);
+        let kvnos = e
+            .and_then(|e| e.principal.as_deref())
+            .and_then(|p| state::kvnos_in(&acc.keytab, p));
+        rows.push(serde_json::json!({
+            "account": acc.name,
+            "keytab": acc.keytab,
+            "principal": e.and_then(|e| e.principal.clone()),
+            "kvnos_in_keytab": kvnos,
+            "kvno": e.and_then(|e| e.kvno),
+            "last_success": e.and_then(|e| e.last_success),
+            "last_attempt": e.and_then(|e| e.last_attempt),
+            "next_query": e.map(|e| e.next_query),
+            "next_rotation": e.and_then(|e| e.epoch_end),
+            "consecutive_failures": e.map_or(0, |e| e.consecutive_failures),
+            "last_error": e.and_then(|e| e.last_error.clone()),
+            "server": e.and_then(|e| e.server.clone()),
+            "status": match health { Health::Ok => "ok", Health::Warning => "warning", Health::Stale => "stale" },
+        }));
+    }
+    let mut out = String::new();
+    if a.json {
+        let doc = serde_json::json!({ "now": now, "state_warning": warning, "accounts": rows });
+        out.push_str(&doc.to_string());
+        out.push('\n');
+    } else {
+        if let Some(w) = &warning {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        let t = |v: &serde_json::Value| {
+            v.as_u64()
+                .map_or("never".to_string(), |s| rfc3339(s as i64))
+        };
+        for r in &rows {
+            let kvnos = r["kvnos_in_keytab"]
+                .as_array()
+                .map_or("none".to_string(), |k| {
+                    k.iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                });
+            out.push_str(&format!(
+                "{} {}\n  keytab {} (kvnos {})\n  last success {}, next query {}, next rotation {}\n",
+                r["status"].as_str().unwrap_or("?").to_uppercase(),
+                r["account"].as_str().unwrap_or("?"),
+                r["keytab"].as_str().unwrap_or("?"),
+                kvnos,
+                t(&r["last_success"]),
+                t(&r["next_query"]),
+                t(&r["next_rotation"]),
+            ));
+            if let Some(err) = r["last_error"].as_str() {
+                out.push_str(&format!("  last error: {err}\n"));
+            }
+        }
+    }
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    Ok(match worst {
+        Health::Ok => 0,
+        Health::Warning => 1,
+        Health::Stale => 2,
+    })
+}

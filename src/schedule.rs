@@ -1,0 +1,165 @@
+//! When to ask a DC again. Pure: every instant is a parameter (seconds since the epoch).
+//!
+//! A gMSA password changes only at the end of its epoch, and in the last five minutes of an
+//! epoch the DC already hands out the next password (reference §1, §7). So after a successful
+//! read the next query is planned inside that window, to hold the next keys before the KDC
+//! starts issuing tickets under them, or earlier for the periodic safety re-check. Failures back
+//! off exponentially, never beyond the timer's own interval. A per-host jitter spreads a farm's
+//! queries so the DCs are not hit all at once.
+
+use std::time::Duration;
+
+/// The DC hands out the next password this long before the epoch ends (MS-ADTS MaxClockSkew).
+pub const ROLLOVER_WINDOW: Duration = Duration::from_secs(300);
+
+/// First retry delay after a failure; doubled per consecutive failure.
+pub const FIRST_RETRY: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Query at least this often even when the password cannot have changed (a manual reset,
+    /// a changed SPN or enctype on the account).
+    pub recheck: Duration,
+    /// Backoff cap after failures: the timer's interval.
+    pub retry_max: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            recheck: Duration::from_secs(12 * 3600),
+            retry_max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// A stable fraction in [0, 1) for this host and account: the same every run, different across
+/// hosts (FNV-1a over the host identity and the account name).
+pub fn jitter_fraction(host_id: &[u8], account: &str) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in host_id.iter().chain([0u8].iter()).chain(account.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // Finalizer (splitmix64) so that similar inputs spread over the whole range.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn secs(d: Duration) -> u64 {
+    d.as_secs()
+}
+
+/// The next query after a successful read at `now` that returned `query_interval` (time until
+/// the epoch ends). `jitter` is [`jitter_fraction`].
+pub fn next_after_success(now: u64, query_interval: Duration, jitter: f64, policy: &Policy) -> u64 {
+    let jitter = jitter.clamp(0.0, 1.0);
+    let window = secs(ROLLOVER_WINDOW);
+    let epoch_end = now.saturating_add(secs(query_interval));
+    // Safety re-check: somewhere in the last 20 % of the recheck interval.
+    let recheck = secs(policy.recheck);
+    let safety = now + recheck - (recheck as f64 * 0.2 * jitter) as u64;
+    let rotation = if secs(query_interval) > window {
+        // Inside the window, from 4.5 to 1.5 minutes before the end: the DC already serves
+        // the next password, and the farm's hosts do not all ask in the same second.
+        epoch_end - window + 30 + (180.0 * jitter) as u64
+    } else {
+        // Already in the window: the next keys are held. Confirm after the rollover.
+        epoch_end + 60 + (120.0 * jitter) as u64
+    };
+    safety.min(rotation).max(now + 1)
+}
+
+/// The next attempt after `failures` consecutive failures (1 for the first).
+pub fn next_after_failure(now: u64, failures: u32, jitter: f64, policy: &Policy) -> u64 {
+    let first = secs(FIRST_RETRY);
+    let cap = secs(policy.retry_max).max(1);
+    let exp = failures.saturating_sub(1).min(30);
+    let delay = first.saturating_mul(1u64 << exp).min(cap);
+    // Up to 10 % jitter, still never past the cap.
+    let delay = (delay + (delay as f64 * 0.1 * jitter.clamp(0.0, 1.0)) as u64).min(cap);
+    now + delay.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: u64 = 86_400;
+    const NOW: u64 = 1_800_000_000;
+
+    #[test]
+    fn far_from_rotation_the_safety_recheck_rules() {
+        let p = Policy::default();
+        for j in [0.0, 0.5, 0.999] {
+            let next = next_after_success(NOW, Duration::from_secs(20 * DAY), j, &p);
+            assert!(
+                next > NOW + 9 * 3600 && next <= NOW + 12 * 3600,
+                "{j}: {}",
+                next - NOW
+            );
+        }
+        // About 2 queries a day.
+        let next = next_after_success(NOW, Duration::from_secs(20 * DAY), 0.5, &p);
+        assert_eq!(DAY / (next - NOW), 2);
+    }
+
+    #[test]
+    fn near_rotation_the_query_lands_in_the_last_five_minutes() {
+        let p = Policy::default();
+        let q = Duration::from_secs(3 * 3600);
+        for j in [0.0, 0.3, 0.999] {
+            let next = next_after_success(NOW, q, j, &p);
+            let end = NOW + 3 * 3600;
+            assert!(
+                next > end - 300 && next < end,
+                "{j}: {} s before the end",
+                end - next
+            );
+        }
+    }
+
+    #[test]
+    fn inside_the_window_the_next_check_follows_the_rollover() {
+        let p = Policy::default();
+        let next = next_after_success(NOW, Duration::from_secs(120), 0.5, &p);
+        assert!(next > NOW + 120 && next <= NOW + 120 + 180);
+        // And a zero interval (exactly at the end) still moves forward.
+        assert!(next_after_success(NOW, Duration::ZERO, 0.0, &p) > NOW);
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_up_to_the_timer_interval() {
+        let p = Policy::default();
+        let d: Vec<u64> = (1..=8)
+            .map(|n| next_after_failure(NOW, n, 0.0, &p) - NOW)
+            .collect();
+        assert_eq!(d, [60, 120, 240, 480, 900, 900, 900, 900]);
+        assert!(next_after_failure(NOW, u32::MAX, 0.99, &p) - NOW <= 900);
+        let j = next_after_failure(NOW, 1, 0.99, &p) - NOW;
+        assert!((60..=66).contains(&j));
+    }
+
+    #[test]
+    fn jitter_is_stable_per_host_and_spread_across_hosts() {
+        let a = jitter_fraction(b"host-a", "svc_web$");
+        assert_eq!(a, jitter_fraction(b"host-a", "svc_web$"));
+        assert_ne!(a, jitter_fraction(b"host-b", "svc_web$"));
+        assert_ne!(a, jitter_fraction(b"host-a", "svc_db$"));
+        // 1000 hosts cover the range evenly enough: every tenth gets some.
+        let mut buckets = [0u32; 10];
+        for i in 0..1000 {
+            let f = jitter_fraction(format!("host{i}").as_bytes(), "svc_web$");
+            assert!((0.0..1.0).contains(&f));
+            buckets[(f * 10.0) as usize] += 1;
+        }
+        assert!(
+            buckets.iter().all(|b| (50..=150).contains(b)),
+            "{buckets:?}"
+        );
+    }
+}

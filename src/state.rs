@@ -1,0 +1,260 @@
+//! The state file (`<state-dir>/state.json`): per account, when the directory must be asked
+//! next and what the last run found. No secrets are stored. A missing or unreadable state file
+//! means "query now", never an error.
+
+use crate::config::{Account, Config};
+use crate::fsio::{self, Ownership};
+use crate::keytab::Keytab;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "state.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountState {
+    pub keytab: PathBuf,
+    /// Fingerprint of the account's configuration when last synced; a change means query now.
+    pub fingerprint: String,
+    /// Seconds since the epoch.
+    pub next_query: u64,
+    pub last_attempt: Option<u64>,
+    pub last_success: Option<u64>,
+    /// The account principal as written, e.g. `svc_web$@EXAMPLE.TEST`.
+    pub principal: Option<String>,
+    /// The kvno of the current key, and every kvno written.
+    pub kvno: Option<u32>,
+    pub kvnos: Vec<u32>,
+    /// When the DC said the current password epoch ends (the next rotation).
+    pub epoch_end: Option<u64>,
+    pub consecutive_failures: u32,
+    pub errors_total: u64,
+    pub last_error: Option<String>,
+    pub last_exit: Option<u8>,
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    pub accounts: BTreeMap<String, AccountState>,
+}
+
+pub fn path(cfg: &Config) -> PathBuf {
+    cfg.state_dir.join(FILE_NAME)
+}
+
+/// Loads the state; a missing file is an empty state, a damaged one too (with a warning text).
+pub fn load(path: &Path) -> (State, Option<String>) {
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (State::default(), None),
+        Err(e) => (
+            State::default(),
+            Some(format!(
+                "cannot read {}: {e}; every account is queried now",
+                path.display()
+            )),
+        ),
+        Ok(bytes) => match serde_json::from_slice::<State>(&bytes) {
+            Ok(s) if s.version == 1 => (s, None),
+            Ok(s) => (
+                State::default(),
+                Some(format!(
+                    "{}: unknown state version {}; starting afresh",
+                    path.display(),
+                    s.version
+                )),
+            ),
+            Err(e) => (
+                State::default(),
+                Some(format!(
+                    "{} is damaged ({e}); every account is queried now",
+                    path.display()
+                )),
+            ),
+        },
+    }
+}
+
+/// Writes the state atomically (mode 0600), creating the state directory (0700) if needed.
+pub fn save(path: &Path, state: &State) -> Result<(), fsio::FsError> {
+    if let Some(dir) = path.parent()
+        && !dir.exists()
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| fsio::FsError::Io {
+                path: dir.to_path_buf(),
+                doing: "creating the state directory",
+                source,
+            })?;
+    }
+    let mut s = state.clone();
+    s.version = 1;
+    let mut text = serde_json::to_string_pretty(&s).unwrap_or_default();
+    text.push('\n');
+    fsio::lock(path, crate::update::LOCK_WAIT)?.store(text.as_bytes(), &Ownership::default())?;
+    Ok(())
+}
+
+/// Fingerprint of what decides an account's keytab content, besides the directory's answer.
+pub fn fingerprint(cfg: &Config, acc: &Account) -> String {
+    let canonical = format!(
+        "{}|{}|{:?}|{:?}|{:o}|{:?}|{:?}|{:?}",
+        acc.name,
+        acc.keytab.display(),
+        acc.owner,
+        acc.group,
+        acc.mode,
+        acc.spns,
+        acc.enctypes,
+        cfg.realm
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in canonical.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Why an account must be queried now, or `None` when its next query is still ahead. Pure.
+pub fn due_reason(
+    entry: Option<&AccountState>,
+    fingerprint: &str,
+    keytab_current: bool,
+    now: u64,
+) -> Option<&'static str> {
+    let Some(e) = entry else {
+        return Some("never synced");
+    };
+    if e.fingerprint != fingerprint {
+        return Some("configuration changed");
+    }
+    if e.last_success.is_none() {
+        return Some("no successful sync yet");
+    }
+    if !keytab_current {
+        return Some("keytab missing or without the current keys");
+    }
+    if now >= e.next_query {
+        return Some(if e.consecutive_failures > 0 {
+            "retry"
+        } else {
+            "scheduled"
+        });
+    }
+    None
+}
+
+/// Whether the keytab still holds the current kvno for the principal last written. Local I/O
+/// only: a deleted or replaced keytab is noticed without asking the directory.
+pub fn keytab_current(entry: Option<&AccountState>) -> bool {
+    let Some(e) = entry else { return false };
+    let (Some(principal), Some(kvno)) = (&e.principal, e.kvno) else {
+        return false;
+    };
+    let Ok(bytes) = std::fs::read(&e.keytab) else {
+        return false;
+    };
+    let bytes = zeroize::Zeroizing::new(bytes);
+    match Keytab::parse(&bytes) {
+        Ok(kt) => kt
+            .entries
+            .iter()
+            .any(|x| x.kvno == kvno && x.principal.to_string() == *principal),
+        Err(_) => false,
+    }
+}
+
+/// The kvnos a keytab holds for a principal, for `status`.
+pub fn kvnos_in(keytab: &Path, principal: &str) -> Option<Vec<u32>> {
+    let bytes = zeroize::Zeroizing::new(std::fs::read(keytab).ok()?);
+    let kt = Keytab::parse(&bytes).ok()?;
+    let mut k: Vec<u32> = kt
+        .entries
+        .iter()
+        .filter(|e| e.principal.to_string() == principal)
+        .map(|e| e.kvno)
+        .collect();
+    k.sort_unstable_by(|a, b| b.cmp(a));
+    k.dedup();
+    Some(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> AccountState {
+        AccountState {
+            fingerprint: "f".into(),
+            next_query: 1000,
+            last_success: Some(500),
+            ..AccountState::default()
+        }
+    }
+
+    #[test]
+    fn due_reasons() {
+        assert_eq!(due_reason(None, "f", true, 0), Some("never synced"));
+        let e = entry();
+        assert_eq!(
+            due_reason(Some(&e), "g", true, 0),
+            Some("configuration changed")
+        );
+        assert_eq!(
+            due_reason(Some(&e), "f", false, 0),
+            Some("keytab missing or without the current keys")
+        );
+        assert_eq!(due_reason(Some(&e), "f", true, 999), None);
+        assert_eq!(due_reason(Some(&e), "f", true, 1000), Some("scheduled"));
+        let failed = AccountState {
+            consecutive_failures: 2,
+            ..e.clone()
+        };
+        assert_eq!(due_reason(Some(&failed), "f", true, 1000), Some("retry"));
+        let never = AccountState {
+            last_success: None,
+            ..e
+        };
+        assert_eq!(
+            due_reason(Some(&never), "f", true, 0),
+            Some("no successful sync yet")
+        );
+    }
+
+    #[test]
+    fn missing_and_corrupt_state_mean_query_now() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("state.json");
+        let (s, w) = load(&p);
+        assert!(s.accounts.is_empty() && w.is_none());
+        std::fs::write(&p, b"{ not json").unwrap();
+        let (s, w) = load(&p);
+        assert!(s.accounts.is_empty());
+        assert!(w.unwrap().contains("damaged"));
+        std::fs::write(&p, b"{\"version\": 7, \"accounts\": {}}").unwrap();
+        assert!(load(&p).1.unwrap().contains("version 7"));
+    }
+
+    #[test]
+    fn save_then_load_round_trips_with_private_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/state.json");
+        let mut s = State::default();
+        s.accounts.insert("svc_web$".into(), entry());
+        save(&p, &s).unwrap();
+        let (back, w) = load(&p);
+        assert!(w.is_none());
+        assert_eq!(back.accounts, s.accounts);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), 0o600);
+        assert_eq!(mode(p.parent().unwrap()), 0o700);
+    }
+}
