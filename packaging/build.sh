@@ -20,9 +20,9 @@ rm -f target/debian/gmsa-keytab_*.deb target/generate-rpm/gmsa-keytab-*.rpm
 # stripped copy of it.
 cargo deb --locked
 
-# cargo-generate-rpm packages target/release/gmsa-keytab as it is; strip it first, as its
-# README asks (the file is a build output; cargo does not rebuild because of this).
-strip --strip-unneeded target/release/gmsa-keytab
+# cargo-generate-rpm packages files as they are: give it a stripped copy (the binary itself may
+# be running, e.g. in the lab tests, and stays as cargo built it).
+strip --strip-unneeded -o target/release/gmsa-keytab.stripped target/release/gmsa-keytab
 cargo generate-rpm
 
 ls -l target/debian/gmsa-keytab_*.deb target/generate-rpm/gmsa-keytab-*.rpm
