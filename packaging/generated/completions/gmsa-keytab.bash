@@ -28,6 +28,9 @@ _gmsa__keytab() {
             gmsa__keytab,show)
                 cmd="gmsa__keytab__subcmd__show"
                 ;;
+            gmsa__keytab,status)
+                cmd="gmsa__keytab__subcmd__status"
+                ;;
             gmsa__keytab,sync)
                 cmd="gmsa__keytab__subcmd__sync"
                 ;;
@@ -43,6 +46,9 @@ _gmsa__keytab() {
             gmsa__keytab__subcmd__help,show)
                 cmd="gmsa__keytab__subcmd__help__subcmd__show"
                 ;;
+            gmsa__keytab__subcmd__help,status)
+                cmd="gmsa__keytab__subcmd__help__subcmd__status"
+                ;;
             gmsa__keytab__subcmd__help,sync)
                 cmd="gmsa__keytab__subcmd__help__subcmd__sync"
                 ;;
@@ -53,7 +59,7 @@ _gmsa__keytab() {
 
     case "${cmd}" in
         gmsa__keytab)
-            opts="-h -V --log-level --help --version derive sync show check-config help"
+            opts="-h -V --log-level --help --version derive sync status show check-config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -151,7 +157,7 @@ _gmsa__keytab() {
             return 0
             ;;
         gmsa__subcmd__keytab__subcmd__help)
-            opts="derive sync show check-config help"
+            opts="derive sync status show check-config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -220,6 +226,20 @@ _gmsa__keytab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gmsa__subcmd__keytab__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gmsa__subcmd__keytab__subcmd__help__subcmd__sync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -252,8 +272,30 @@ _gmsa__keytab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gmsa__subcmd__keytab__subcmd__status)
+            opts="-h --config --json --log-level --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gmsa__subcmd__keytab__subcmd__sync)
-            opts="-h --config --account --keytab --server --realm --domain --site --client-keytab --client-principal --protection --ca-file --timeout-seconds --enctypes --spn --owner --group --mode --log-level --help"
+            opts="-h --force --config --account --keytab --server --realm --domain --site --client-keytab --client-principal --protection --ca-file --timeout-seconds --enctypes --spn --owner --group --mode --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -29,6 +29,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -s h -l help -d 'P
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -s V -l version -d 'Print version'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "derive" -d 'Derive keys from a managed-password blob you already have and merge them into a keytab'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "sync" -d 'Read each configured gMSA\'s password from a domain controller and update its keytab'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "status" -d 'Show each account\'s keytab kvnos, last success, next planned query and last error'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "show" -d 'List a keytab\'s entries: principal, name type, kvno, enctype, timestamp. Never keys'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "check-config" -d 'Validate a configuration file without touching the network, and print it resolved'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -66,14 +67,20 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l owner -
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l group -d 'Group of the keytab (name or gid)' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l mode -d 'Mode of the keytab, octal' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l force -d 'Query the directory for every account now, whatever the schedule says'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l config -d 'The configuration file' -r -F
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l json -d 'One JSON object instead of text'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -l json -d 'One JSON array of entries instead of text lines'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -s h -l help -d 'Print help'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -s h -l help -d 'Print help'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync show check-config help" -f -a "derive" -d 'Derive keys from a managed-password blob you already have and merge them into a keytab'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync show check-config help" -f -a "sync" -d 'Read each configured gMSA\'s password from a domain controller and update its keytab'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync show check-config help" -f -a "show" -d 'List a keytab\'s entries: principal, name type, kvno, enctype, timestamp. Never keys'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync show check-config help" -f -a "check-config" -d 'Validate a configuration file without touching the network, and print it resolved'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync show check-config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "derive" -d 'Derive keys from a managed-password blob you already have and merge them into a keytab'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "sync" -d 'Read each configured gMSA\'s password from a domain controller and update its keytab'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "status" -d 'Show each account\'s keytab kvnos, last success, next planned query and last error'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "show" -d 'List a keytab\'s entries: principal, name type, kvno, enctype, timestamp. Never keys'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "check-config" -d 'Validate a configuration file without touching the network, and print it resolved'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
