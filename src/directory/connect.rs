@@ -4,6 +4,7 @@ use super::Protection;
 use super::discover::Candidate;
 use super::error::DirectoryError;
 use super::guard::{self, Guard};
+use super::kdc;
 use super::search::{self, Ctx};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, StdStream};
 use native_tls::TlsConnector;
@@ -18,7 +19,8 @@ pub(crate) struct Plan<'a> {
     pub protection: Protection,
     pub tls: Option<&'a TlsConnector>,
     pub timeout: Duration,
-    pub cred: &'a libgssapi::credential::Cred,
+    /// The host keytab the client principal's keys come from.
+    pub client_keytab: &'a Path,
     pub client_principal: &'a str,
     /// Realm of the client principal; the `ldap/<host>` principal is asked for in it, so
     /// krb5.conf's default_realm does not matter.
@@ -31,6 +33,10 @@ pub(crate) struct Link {
     pub guard: Option<Guard>,
     pub host: String,
     pub base_dn: String,
+    /// The Kerberos login (private ccache) with this DC; declared last so it is dropped after
+    /// the LDAP handle, and dropping it destroys the ccache.
+    #[expect(dead_code, reason = "held for its Drop, which destroys the ccache")]
+    pub login: crate::sys::Login,
 }
 
 impl Link {
@@ -252,6 +258,22 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
     let host = c.host.clone();
     let tcp = tcp_connect(c, limit).await?;
 
+    // Kerberos with this very DC, on the address the LDAP connection reached: the initial
+    // ticket and the ldap/<host> ticket land in a private ccache before the bind needs them.
+    let peer = tcp.peer_addr().map_err(|e| DirectoryError::Connection {
+        server: host.clone(),
+        detail: format!("socket: {e}"),
+    })?;
+    let (login, gss_cred) = kdc::login(&kdc::Target {
+        host: &host,
+        kdc: SocketAddr::new(peer.ip(), kdc::KDC_PORT),
+        client_principal: plan.client_principal,
+        client_realm: plan.client_realm,
+        client_keytab: plan.client_keytab,
+        timeout: limit,
+    })
+    .await?;
+
     let (settings, url, guard) = match plan.protection {
         Protection::Seal => {
             let (sock, guard) = guard::start(tcp)
@@ -332,8 +354,8 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
 
     // ldap3 builds the target as "ldap/" + this string.
     let target = format!("{}@{}", c.host, plan.client_realm);
-    let spn = format!("ldap/{target}");
-    let cred = cross_krb5::Cred::from(plan.cred.clone());
+    let spn = kdc::service_principal(&c.host, plan.client_realm);
+    let cred = cross_krb5::Cred::from(gss_cred);
     let transport = |detail: String| Link::transport_error(guard.as_ref(), &host, detail);
     match timeout(limit, ldap.sasl_gssapi_cred_bind(cred, &target)).await {
         Err(_) => {
@@ -399,6 +421,7 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
         guard,
         host,
         base_dn,
+        login,
     })
 }
 

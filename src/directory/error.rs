@@ -74,8 +74,9 @@ pub enum DirectoryError {
     ClockSkew { detail: String },
 
     #[error(
-        "no KDC reachable for realm {realm} ({detail}); check DNS (_kerberos._tcp SRV records) \
-         or the [realms] section of krb5.conf, then retry"
+        "no KDC reachable for realm {realm} ({detail}); tickets come from the KDC of the domain \
+         controller in use, so it must accept Kerberos on TCP port 88 from this host: check \
+         firewalls and the DC's Kerberos service, then retry"
     )]
     KdcUnreachable { realm: String, detail: String },
 

@@ -4,11 +4,14 @@
 //! - [`client`]: which principal of the host keytab to use;
 //! - [`discover`]: DC list from the options or DNS SRV (RFC 2782 order), with [`dns`] the wire
 //!   format;
-//! - [`connect`]: TCP, TLS, SASL GSSAPI bind, and the confidentiality proof ([`guard`]);
+//! - [`connect`]: TCP, Kerberos with that DC ([`kdc`]), TLS, SASL GSSAPI bind, and the
+//!   confidentiality proof ([`guard`]);
 //! - [`search`]: rootDSE, the gMSA and its kvno.
 //!
-//! Credentials come from [`crate::sys`]: a private in-memory ccache filled from the host keytab.
-//! No environment variable is set and no default ccache is read or written.
+//! Credentials come from [`crate::sys`]: for each DC tried, a private in-memory ccache filled from
+//! the host keytab by that DC's own KDC (TCP port 88 on the address LDAP connected to, no KDC
+//! DNS lookups), holding the initial ticket and the `ldap/<dc>` ticket; it is destroyed with the
+//! session. No environment variable is set and no default ccache is read or written.
 
 pub mod client;
 mod connect;
@@ -16,6 +19,7 @@ pub mod discover;
 pub mod dns;
 pub mod error;
 pub mod guard;
+mod kdc;
 pub mod search;
 
 pub use error::{Attempt, DirectoryError};
@@ -91,7 +95,7 @@ pub struct ClientOptions {
     pub protection: Protection,
     /// PEM CA certificates for LDAPS/StartTLS; when set, only these are trusted.
     pub ca_file: Option<PathBuf>,
-    /// Limit for each network step: DNS, TCP connect, TLS, bind, each search.
+    /// Limit for each network step: DNS, TCP connect, each KDC exchange, TLS, bind, each search.
     pub timeout: Duration,
 }
 
@@ -131,8 +135,9 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// Checks the client keytab, gets credentials, then tries each DC in turn until one binds
-    /// and is proven confidential.
+    /// Checks the client keytab, then tries each DC in turn until one gives this host its
+    /// tickets, binds and is proven confidential. Failures of the host's own credentials (a
+    /// wrong key, an unknown or disabled account) stop the failover: every DC would say the same.
     pub fn connect(opts: &ClientOptions) -> Result<Session, DirectoryError> {
         let started = Instant::now();
         if opts.timeout.is_zero() {
@@ -167,27 +172,6 @@ impl Session {
             }
         };
 
-        // MIT gets the initial ticket here (AS exchange with the KDC), so KDC-side failures
-        // show up now: classify them like bind failures.
-        let cred = crate::sys::acquire_initiator_cred(&opts.client_keytab, &identity.principal)
-            .map_err(|e| {
-                match connect::gss_error(
-                    &identity.principal,
-                    &identity.realm,
-                    "",
-                    "",
-                    e.message.clone(),
-                ) {
-                    classified @ (DirectoryError::ClockSkew { .. }
-                    | DirectoryError::KdcUnreachable { .. }
-                    | DirectoryError::ClientRejected { .. }) => classified,
-                    _ => DirectoryError::Credential {
-                        principal: identity.principal.clone(),
-                        path: opts.client_keytab.clone(),
-                        detail: e.to_string(),
-                    },
-                }
-            })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -210,7 +194,7 @@ impl Session {
             protection: opts.protection,
             tls: tls.as_ref(),
             timeout: opts.timeout,
-            cred: &cred,
+            client_keytab: &opts.client_keytab,
             client_principal: &identity.principal,
             client_realm: &identity.realm,
         };
