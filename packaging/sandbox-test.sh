@@ -73,9 +73,13 @@ Description=Stands in for a service that uses a keytab
 ExecStart=/bin/sleep infinity
 ExecReload=/bin/sh -c 'echo reloaded >> /run/gmsa-dummy-reloads'
 EOF
+# The lab's host keytab and krb5.conf go inside the sandbox's view: the checkout may be under
+# /tmp, which PrivateTmp= hides from the service.
+install -m 0600 "$GMSALAB_HOST_KEYTAB" "$W"/gmsa-etc/host1.keytab
+install -m 0644 "$KRB5_CONFIG" "$W"/gmsa-etc/krb5.conf
 cat >"$W"/etc-systemd/system/gmsa-keytab.service.d/lab.conf <<EOF
 [Service]
-Environment=KRB5_CONFIG=$KRB5_CONFIG
+Environment=KRB5_CONFIG=/etc/gmsa-keytab/krb5.conf
 ExecStart=
 ExecStart=/usr/bin/gmsa-keytab sync --force
 # What the sandbox looks like from inside (same restrictions as ExecStart).
@@ -86,7 +90,7 @@ StandardError=append:/run/gmsa-sync.log
 EOF
 cat >"$W"/gmsa-etc/config.toml <<EOF
 version = 1
-client-keytab = "$GMSALAB_HOST_KEYTAB"
+client-keytab = "/etc/gmsa-keytab/host1.keytab"
 
 [[account]]
 name = "svc_web\$"
