@@ -15,7 +15,9 @@
 # - /usr and /etc are read-only; a keytab outside ReadWritePaths fails (exit 73) until a
 #   drop-in adds its directory;
 # - without any one of the three capabilities the sync fails (exit 77);
-# - the timer schedules the service.
+# - the timer schedules the service;
+# - the Ansible role, run inside, enables and starts the timer, and its handlers reload systemd
+#   and run a sync that writes where the role's drop-in allows; a second run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -200,5 +202,48 @@ inside systemctl start gmsa-keytab.timer
 next=$(inside systemctl show -p NextElapseUSecMonotonic --value gmsa-keytab.timer)
 [ -n "$next" ] && [ "$next" != infinity ] || fail "the timer has no next elapse"
 check "the timer is scheduled"
+
+# --- The Ansible role's systemd steps, which packaging/ci.sh skips where systemd is not PID 1 --
+VENV=/opt/gmsa-ansible-venv
+debs=("$root"/target/debian/gmsa-keytab_*.deb)
+if [ -x "$VENV/bin/ansible-playbook" ] && [ -f "${debs[0]}" ]; then
+  inside systemctl stop gmsa-keytab.timer
+  inside systemctl disable --quiet gmsa-keytab.timer 2>/dev/null || true
+  # The role's own drop-in must make /srv/gmsa writable now.
+  rm -f "$W"/etc-systemd/system/gmsa-keytab.service.d/paths.conf "$W"/srv/gmsa/svc_aes.keytab
+  inside systemctl daemon-reload
+  cat >"$W"/vars.yml <<VARS
+gmsa_keytab_package_path: "${debs[0]}"
+gmsa_keytab_settings:
+  client-keytab: /etc/gmsa-keytab/host1.keytab
+gmsa_keytab_accounts:
+  - name: svc_web\$
+    keytab: /etc/gmsa-keytab/svc_web.keytab
+    owner: nobody
+    group: nogroup
+    mode: "0400"
+    on-change: [[systemctl, reload, gmsa-dummy.service]]
+  - name: svc_aes\$
+    keytab: /srv/gmsa/svc_aes.keytab
+VARS
+  play() {
+    inside env -i HOME=/root PATH="$VENV/bin:/usr/sbin:/usr/bin:/sbin:/bin" ANSIBLE_NOCOLOR=1 \
+      sh -c "cd '$root/packaging/ansible' && ansible-playbook playbook.yml -e @'$W/vars.yml'" >"$W"/play.log 2>&1 ||
+      { cat "$W"/play.log; fail "ansible-playbook failed inside the private systemd"; }
+  }
+  play
+  grep -A1 'RUNNING HANDLER \[gmsa_keytab : Run a gmsa-keytab sync\]' "$W"/play.log | grep -q '^changed:' ||
+    { cat "$W"/play.log; fail "the role's sync handler did not run"; }
+  [ -s "$W"/srv/gmsa/svc_aes.keytab ] || fail "the handler's sync did not write /srv/gmsa/svc_aes.keytab"
+  [ "$(inside systemctl is-enabled gmsa-keytab.timer)" = enabled ] || fail "the role did not enable the timer"
+  [ "$(inside systemctl is-active gmsa-keytab.timer)" = active ] || fail "the role did not start the timer"
+  check "Ansible role under systemd: config, drop-in, reload and sync handlers, timer enabled and active"
+  play
+  grep -Eq '^localhost +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0 ' "$W"/play.log ||
+    fail "second run of the role under systemd: $(grep '^localhost' "$W"/play.log)"
+  check "Ansible role under systemd: second run changed=0"
+else
+  echo "skipped: the Ansible role under systemd (needs $VENV and target/debian/*.deb: run packaging/ci.sh first)"
+fi
 
 printf 'sandbox-test: %d passed, 0 failed\n' "$passed"
