@@ -41,8 +41,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace root. `cargo run` sets CARGO_MANIFEST_DIR at run time too; that one names the
+/// checkout being worked on even when a target directory shared by several checkouts holds a
+/// binary built in another (the compile-time value is only the fallback).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask/ lives in the workspace root")
         .to_path_buf()
