@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine, as root:
 #   installs what the tests need (apt, cargo tools), then runs formatting and lint checks,
-#   unit and integration tests, MIT krb5 interop, the Samba AD DC lab end-to-end tests and a
-#   bounded fuzz pass. This is the README's test command; .ci/run calls exactly this.
+#   unit and integration tests, MIT krb5 interop, the Samba AD DC lab end-to-end tests, the
+#   packages (.deb installed and run, .rpm listed, units verified, the service sandbox under a
+#   private systemd, the Ansible role applied twice) and a bounded fuzz pass. This is the README's test command; .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,14 @@ if ls tests/lab_*.rs >/dev/null 2>&1; then
   trap 'bash tests/lab/lab.sh down >/dev/null 2>&1 || true' EXIT
   cargo test --locked --release --test 'lab_*' -- --ignored --test-threads=1
 fi
+ok
+
+step "packaging: .deb and .rpm, man pages, units, Ansible role"
+bash packaging/ci.sh
+ok
+
+step "packaging: the service's sandbox under a private systemd (lab DC)"
+bash packaging/sandbox-test.sh
 ok
 
 step "fuzz: ${FUZZ_SECONDS}s per target"
