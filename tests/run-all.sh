@@ -23,7 +23,7 @@ ok
 
 step "install cargo tools"
 export PATH="$HOME/.cargo/bin:$PATH"
-command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz@0.13.1
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz@0.13.2
 ok
 
 step "format and lint"
