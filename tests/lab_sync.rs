@@ -363,3 +363,49 @@ fn no_subprocess_and_default_ccache_untouched() {
         "/tmp/krb5cc_0 must not be created or touched"
     );
 }
+
+#[test]
+#[ignore = "needs the Samba lab (root); run by tests/run-all.sh"]
+fn kerberos_goes_to_the_ldap_dc_over_tcp_with_no_kdc_lookup() {
+    lab_up();
+    let s = Scratch::new();
+    let kt = s.path("web.keytab");
+    // No servers: the DC comes from DNS SRV; the KDC must then be that same DC.
+    let cfg = s.config("", &account("svc_web", &kt, ""));
+    let trace = s.path("trace");
+    let o = s.exec(
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-s",
+            "256",
+            "-e",
+            "trace=socket,connect,sendto,sendmsg",
+            "-o",
+            trace.to_str().unwrap(),
+            BIN,
+            "sync",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let t = fs::read_to_string(&trace).unwrap();
+    let kdc: Vec<&str> = t
+        .lines()
+        .filter(|l| l.contains("connect(") && l.contains("htons(88)"))
+        .collect();
+    // AS, AS with pre-authentication, TGS for ldap/dc1: all to the DC's address.
+    assert_eq!(kdc.len(), 3, "{t}");
+    assert!(kdc.iter().all(|l| l.contains("127.0.0.10")), "{t}");
+    // Over TCP: no datagram socket is ever sent to port 88, and DNS never hears of _kerberos.
+    assert!(
+        !t.lines()
+            .any(|l| l.contains("sendto(") && l.contains("htons(88)")),
+        "{t}"
+    );
+    assert!(!t.contains("_kerberos"), "{t}");
+    assert!(t.contains("_ldap"), "SRV discovery was used: {t}");
+}
