@@ -1,6 +1,6 @@
 //! `derive`: blob file in, keytab out, no directory involved.
 
-use super::{parse_mode, parse_u32};
+use super::{FileArgs, parse_u32, unix_now};
 use crate::account;
 use crate::blob;
 use crate::blobfile;
@@ -13,7 +13,6 @@ use crate::update::{self, Change};
 use clap::Args;
 use std::io::Read;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 use zeroize::Zeroizing;
 
 #[derive(Debug, Args)]
@@ -46,15 +45,8 @@ pub struct DeriveArgs {
     /// appended when absent.
     #[arg(long = "principal", value_name = "SPN")]
     pub principals: Vec<String>,
-    /// Owner of the keytab (name or uid). Default: keep the existing owner.
-    #[arg(long, value_name = "USER")]
-    pub owner: Option<String>,
-    /// Group of the keytab (name or gid). Default: keep the existing group.
-    #[arg(long, value_name = "GROUP")]
-    pub group: Option<String>,
-    /// Mode of the keytab, octal.
-    #[arg(long, default_value = "0600", value_parser = parse_mode)]
-    pub mode: u32,
+    #[command(flatten)]
+    pub file: FileArgs,
     /// Accept passwords of a length other than the 256 bytes DCs generate.
     #[arg(long)]
     pub lenient: bool,
@@ -81,16 +73,18 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
     let principals = account::principals(&a.account, &a.realm, &a.principals)?;
     let own = Ownership {
         uid: a
+            .file
             .owner
             .as_deref()
             .map(|u| fsio::resolve_user(u, &a.keytab))
             .transpose()?,
         gid: a
+            .file
             .group
             .as_deref()
             .map(|g| fsio::resolve_group(g, &a.keytab))
             .transpose()?,
-        mode: a.mode,
+        mode: a.file.mode,
     };
 
     let input = read_input(&a.blob)?;
@@ -116,10 +110,7 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
 
     let salt = gmsa_salt(&a.realm, &a.account);
     let keysets = account::keysets(&password, a.kvno, &salt, &enctypes);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
-        .unwrap_or(0);
+    let now = u32::try_from(unix_now()).unwrap_or(u32::MAX);
     let kvnos: Vec<String> = keysets.iter().map(|k| k.kvno.to_string()).collect();
     let report = update::apply(
         &a.keytab,

@@ -99,6 +99,28 @@ fn run(command: Command) -> Result<u8, Error> {
     }
 }
 
+/// Owner, group and mode of a keytab written from the command line (derive, ad-hoc sync).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FileArgs {
+    /// Owner of the keytab (name or uid). Default: keep the existing owner.
+    #[arg(long, value_name = "USER")]
+    pub owner: Option<String>,
+    /// Group of the keytab (name or gid). Default: keep the existing group.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Mode of the keytab, octal.
+    #[arg(long, default_value = "0600", value_parser = parse_mode)]
+    pub mode: u32,
+}
+
+/// Seconds since the epoch: the one clock reading of a command, passed down as a parameter.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// Parses an octal file mode such as `0640` or `640`.
 pub fn parse_mode(s: &str) -> Result<u32, String> {
     let digits = s.strip_prefix("0o").unwrap_or(s);

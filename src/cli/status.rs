@@ -9,7 +9,6 @@ use crate::timefmt::rfc3339;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -32,10 +31,7 @@ pub enum Health {
 /// Returns the process exit code (0, 1 or 2) on success.
 pub fn run(a: StatusArgs) -> Result<u8, Error> {
     let cfg = config::load(&a.config)?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = super::unix_now();
     let (st, warning) = state::load(&state::path(&cfg));
     let mut worst = Health::Ok;
     let mut rows = Vec::new();

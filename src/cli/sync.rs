@@ -1,6 +1,6 @@
 //! `sync`: the main job, from the configuration file or from ad-hoc arguments.
 
-use super::{parse_mode, parse_u32};
+use super::{FileArgs, parse_u32, unix_now};
 use crate::config::{self, Account, Config, Protection, Spns};
 use crate::enctype::Enctype;
 use crate::error::Error;
@@ -13,7 +13,7 @@ use crate::sync;
 use crate::timefmt::rfc3339;
 use clap::Args;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -63,15 +63,8 @@ pub struct SyncArgs {
     /// SPNs to write (repeatable). Default: every servicePrincipalName of the account.
     #[arg(long = "spn", value_name = "SPN")]
     pub spns: Vec<String>,
-    /// Owner of the keytab (name or uid).
-    #[arg(long, value_name = "USER")]
-    pub owner: Option<String>,
-    /// Group of the keytab (name or gid).
-    #[arg(long, value_name = "GROUP")]
-    pub group: Option<String>,
-    /// Mode of the keytab, octal.
-    #[arg(long, default_value = "0600", value_parser = parse_mode)]
-    pub mode: u32,
+    #[command(flatten)]
+    pub file: FileArgs,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -117,9 +110,9 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
         accounts: vec![Account {
             name,
             keytab: keytab.to_path_buf(),
-            owner: a.owner.clone(),
-            group: a.group.clone(),
-            mode: a.mode,
+            owner: a.file.owner.clone(),
+            group: a.file.group.clone(),
+            mode: a.file.mode,
             spns: if a.spns.is_empty() {
                 Spns::Auto
             } else {
@@ -132,10 +125,7 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
 }
 
 pub fn run(a: SyncArgs) -> Result<(), Error> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = unix_now();
     match (&a.account, &a.keytab) {
         // Ad-hoc runs are manual: always query, and leave the scheduled state alone.
         (Some(name), Some(keytab)) => {

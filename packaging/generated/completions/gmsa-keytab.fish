@@ -63,8 +63,8 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l ca-file
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l timeout-seconds -d 'Per-attempt and per-operation timeout' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l enctypes -d 'Enctypes to write (comma-separated). Default: what the account supports, minus DES' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l spn -d 'SPNs to write (repeatable). Default: every servicePrincipalName of the account' -r
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l owner -d 'Owner of the keytab (name or uid)' -r
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l group -d 'Group of the keytab (name or gid)' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l owner -d 'Owner of the keytab (name or uid). Default: keep the existing owner' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l group -d 'Group of the keytab (name or gid). Default: keep the existing group' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l mode -d 'Mode of the keytab, octal' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l force -d 'Query the directory for every account now, whatever the schedule says'
