@@ -26,7 +26,8 @@ pub struct Plan {
 
 /// Replaces every entry of the `managed` principals with exactly the entries in `keysets`
 /// (for each key set, for each principal, for each key, in that order), keeping every entry of
-/// any other principal byte-identical and in its place.
+/// any other principal byte-identical and in its place. When the key sets hold the current kvno
+/// K but no K-1, existing K-1 entries of the managed principals are kept (see below).
 ///
 /// The managed entries already present are compared on name, name type, kvno, enctype and key,
 /// not timestamp and not order: when they are the same set, nothing changed and the existing
@@ -55,6 +56,25 @@ pub fn plan(existing: &Keytab, managed: &[Principal], keysets: &[KeySet], timest
                 if !desired.iter().any(|d| same_entry(d, &e)) {
                     desired.push(e);
                 }
+            }
+        }
+    }
+    // Right after an account's first rollover the DC may omit the previous password (Samba
+    // sends it only once the account is older than one full interval), yet tickets under K-1
+    // stay valid for hours. When the key sets carry no K-1, the K-1 entries already in the
+    // keytab (written by us when they were current) are kept, in the enctypes still wanted.
+    if let Some(current) = keysets.first()
+        && current.kvno > 1
+        && !keysets.iter().any(|k| k.kvno == current.kvno - 1)
+    {
+        let wanted: Vec<u16> = current.keys.iter().map(|(e, _)| e.number()).collect();
+        for e in existing
+            .entries
+            .iter()
+            .filter(|e| is_managed(e) && e.kvno == current.kvno - 1 && wanted.contains(&e.enctype))
+        {
+            if !desired.iter().any(|d| same_entry(d, e)) {
+                desired.push(e.clone());
             }
         }
     }

@@ -202,3 +202,48 @@ fn two_accounts_share_one_keytab() {
     let again = plan(&b.keytab, &web, &[set(3, 10)], 2);
     assert!(!again.changed);
 }
+
+#[test]
+fn previous_keys_survive_when_the_blob_has_no_previous_password() {
+    // kvno 1 written while current; then the first rollover: the DC sends only the new
+    // password (kvno 2), no previous one. The kvno 1 keys must stay for tickets still out.
+    let first = plan(&Keytab::default(), &managed(), &[set(1, 10)], 1);
+    let p = plan(&first.keytab, &managed(), &[set(2, 30)], 2);
+    assert!(p.changed);
+    let kvnos: Vec<u32> = p.keytab.entries.iter().map(|e| e.kvno).collect();
+    assert_eq!(kvnos.iter().filter(|k| **k == 2).count(), 6);
+    assert_eq!(kvnos.iter().filter(|k| **k == 1).count(), 6);
+    // The kept entries are the old ones, byte for byte (their timestamp too).
+    let old: Vec<_> = first
+        .keytab
+        .entries
+        .iter()
+        .map(|e| e.record_bytes().unwrap().to_vec())
+        .collect();
+    let kept: Vec<_> = p
+        .keytab
+        .entries
+        .iter()
+        .filter(|e| e.kvno == 1)
+        .map(|e| e.record_bytes().unwrap().to_vec())
+        .collect();
+    assert_eq!(kept, old);
+    // Running again with the same answer changes nothing.
+    assert!(!plan(&p.keytab, &managed(), &[set(2, 30)], 3).changed);
+    // The next rotation drops kvno 1 (K-2), keeping kvno 2 as the previous.
+    let q = plan(&p.keytab, &managed(), &[set(3, 50)], 4);
+    let kvnos: Vec<u32> = q.keytab.entries.iter().map(|e| e.kvno).collect();
+    assert!(
+        !kvnos.contains(&1) && kvnos.contains(&2) && kvnos.contains(&3),
+        "{kvnos:?}"
+    );
+    // Narrowed enctypes are not brought back through the kept entries.
+    let mut aes = set(4, 70);
+    aes.keys.retain(|(e, _)| *e == Aes256CtsHmacSha196);
+    let r = plan(&q.keytab, &managed(), &[aes], 5);
+    assert!(
+        r.keytab.entries.iter().all(|e| e.enctype == 18),
+        "{:?}",
+        r.keytab.entries
+    );
+}
