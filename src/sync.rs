@@ -99,8 +99,10 @@ pub fn plan_account(
     let salt = gmsa_salt(realm, &rec.sam_account_name);
     // In the last minutes of an epoch the blob's "current" is the password that becomes
     // current at the rollover, while msDS-KeyVersionNumber still names the active key: the
-    // active key is then the blob's "previous".
-    let kvno = if password.query_interval <= FUTURE_KEY_WINDOW && password.previous.is_some() {
+    // active key is then the blob's "previous" (shown by the lab's window test). Should a DC
+    // send no previous password then (a young account), the plan keeps the K entries already
+    // in the keytab, so labelling the next password K+1 never loses the active key.
+    let kvno = if password.query_interval <= FUTURE_KEY_WINDOW {
         rec.kvno.saturating_add(1)
     } else {
         rec.kvno
@@ -230,5 +232,113 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
                 result,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use std::path::Path;
+
+    fn account(extra: &str) -> Account {
+        let c = config::parse(
+            Path::new("/c"),
+            &format!("version = 1\n[[account]]\nname = \"svc_web\"\nkeytab = \"/k\"\n{extra}\n"),
+        )
+        .unwrap();
+        c.accounts[0].clone()
+    }
+
+    fn record(supported: Option<u32>) -> AccountRecord {
+        AccountRecord {
+            sam_account_name: "svc_web$".into(),
+            dn: "CN=svc_web,DC=example,DC=test".into(),
+            blob: crate::secret::SecretBytes::new(Vec::new()),
+            spns: vec!["HTTP/web.example.test".into(), "HTTP/web".into()],
+            supported_enctypes: supported,
+            kvno: 4,
+        }
+    }
+
+    fn password(query_secs: u64, previous: bool) -> ManagedPassword {
+        let raw = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/blob-b.bin"
+        ))
+        .unwrap();
+        let mut p = blob::parse(&raw).unwrap();
+        p.query_interval = Duration::from_secs(query_secs);
+        if !previous {
+            p.previous = None;
+        }
+        p
+    }
+
+    #[test]
+    fn current_is_k_and_previous_k_minus_1() {
+        let (change, synced) = plan_account(
+            &account(""),
+            &record(None),
+            &password(86_400, true),
+            "EXAMPLE.TEST",
+        )
+        .unwrap();
+        assert_eq!(synced.kvnos, [4, 3]);
+        assert_eq!(synced.principal, "svc_web$@EXAMPLE.TEST");
+        assert_eq!(change.principals.len(), 3);
+        assert_eq!(
+            synced.enctypes,
+            [
+                "aes256-cts-hmac-sha1-96",
+                "aes128-cts-hmac-sha1-96",
+                "rc4-hmac"
+            ]
+        );
+    }
+
+    #[test]
+    fn in_the_last_five_minutes_current_is_the_next_key() {
+        for previous in [true, false] {
+            let (_, synced) = plan_account(
+                &account(""),
+                &record(None),
+                &password(299, previous),
+                "EXAMPLE.TEST",
+            )
+            .unwrap();
+            assert_eq!(synced.kvno, 5);
+            assert_eq!(synced.kvnos[0], 5);
+        }
+        let (_, synced) = plan_account(
+            &account(""),
+            &record(None),
+            &password(301, true),
+            "EXAMPLE.TEST",
+        )
+        .unwrap();
+        assert_eq!(synced.kvno, 4);
+    }
+
+    #[test]
+    fn enctypes_and_spns_follow_account_and_config() {
+        let (change, synced) = plan_account(
+            &account("spns = [\"HTTP/web.example.test\"]\nenctypes = [\"aes256\", \"rc4\"]"),
+            &record(Some(0x18)),
+            &password(86_400, false),
+            "EXAMPLE.TEST",
+        )
+        .unwrap();
+        assert_eq!(synced.enctypes, ["aes256-cts-hmac-sha1-96"]);
+        assert_eq!(change.principals.len(), 2);
+        assert!(
+            plan_account(
+                &account("enctypes = [\"rc4\"]"),
+                &record(Some(0x18)),
+                &password(86_400, false),
+                "EXAMPLE.TEST"
+            )
+            .is_err()
+        );
     }
 }
