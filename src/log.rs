@@ -39,6 +39,24 @@ impl Level {
     }
 }
 
+/// The level a `RUST_LOG` value asks for: `debug`, or the directive for this crate in an
+/// env_logger-style list (`warn,gmsa_keytab=debug`), else its bare default level.
+pub fn level_from_rust_log(value: &str) -> Option<Level> {
+    let mut bare = None;
+    for directive in value.split(',').map(str::trim) {
+        match directive.split_once('=') {
+            Some((target, level))
+                if target.trim() == "gmsa_keytab" || target.trim() == "gmsa-keytab" =>
+            {
+                return level.parse().ok();
+            }
+            Some(_) => {}
+            None => bare = directive.parse().ok().or(bare),
+        }
+    }
+    bare
+}
+
 static MAX: AtomicU8 = AtomicU8::new(Level::Info as u8);
 
 pub fn set_level(level: Level) {
@@ -125,5 +143,17 @@ mod tests {
         );
         assert_eq!("DEBUG".parse::<Level>().unwrap(), Level::Debug);
         assert!("loud".parse::<Level>().is_err());
+    }
+
+    #[test]
+    fn rust_log_values() {
+        assert_eq!(level_from_rust_log("debug"), Some(Level::Debug));
+        assert_eq!(
+            level_from_rust_log("warn,gmsa_keytab=debug"),
+            Some(Level::Debug)
+        );
+        assert_eq!(level_from_rust_log("error,ldap3=trace"), Some(Level::Error));
+        assert_eq!(level_from_rust_log("ldap3=trace"), None);
+        assert_eq!(level_from_rust_log(""), None);
     }
 }

@@ -74,7 +74,7 @@ pub fn main() -> ExitCode {
     let level = cli.log_level.or_else(|| {
         std::env::var("RUST_LOG")
             .ok()
-            .and_then(|v| v.parse::<log::Level>().ok())
+            .and_then(|v| log::level_from_rust_log(&v))
     });
     if let Some(level) = level {
         log::set_level(level);
