@@ -1,0 +1,122 @@
+//! `sync`, `status` and `check-config` through the real binary, for everything decided before
+//! any network traffic: configuration errors, a missing host keytab, status without state.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gmsa-keytab");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn config(dir: &Path, client_keytab: &Path, extra: &str) -> String {
+    let p = dir.join("config.toml");
+    fs::write(
+        &p,
+        format!(
+            "version = 1\nclient-keytab = \"{}\"\nservers = [\"dc1.example.test\"]\nstate-dir = \"{}\"\n\
+             [[account]]\nname = \"svc_web\"\nkeytab = \"{}\"\n{extra}",
+            client_keytab.display(),
+            dir.join("state").display(),
+            dir.join("web.keytab").display()
+        ),
+    )
+    .unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn missing_or_invalid_config() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "sync",
+        "--config",
+        d.path().join("none.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(66), "{}", text(&o));
+    let bad = d.path().join("bad.toml");
+    fs::write(
+        &bad,
+        "version = 1\n[[account]]\nname = \"a\"\nkeytab = \"/k\"\nmode = \"0666\"\n",
+    )
+    .unwrap();
+    let o = run(&["sync", "--config", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(78), "{}", text(&o));
+    assert!(text(&o).contains("bad.toml:5: mode"), "{}", text(&o));
+    let o = run(&["check-config", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(78), "{}", text(&o));
+}
+
+#[test]
+fn missing_host_keytab_is_66_and_recorded() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(d.path(), &d.path().join("no-such.keytab"), "");
+    let o = run(&["sync", "--config", &cfg]);
+    assert_eq!(o.status.code(), Some(66), "{}", text(&o));
+    assert!(text(&o).contains("no-such.keytab"), "{}", text(&o));
+    assert!(!d.path().join("web.keytab").exists());
+    // The failure is in the state: status reports it (never synced: critical).
+    let o = run(&["status", "--json", "--config", &cfg]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = &v["accounts"][0];
+    assert_eq!(a["status"], "stale");
+    assert_eq!(a["consecutive_failures"], 1);
+    assert!(
+        a["last_error"].as_str().unwrap().contains("no-such.keytab"),
+        "{a}"
+    );
+    // The retry is scheduled a minute or so ahead, not at once.
+    assert!(
+        a["next_query"].as_u64().unwrap() >= v["now"].as_u64().unwrap() + 59,
+        "{a}"
+    );
+}
+
+#[test]
+fn check_config_prints_the_resolved_configuration() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(d.path(), Path::new("/etc/krb5.keytab"), "mode = \"0640\"\n");
+    let o = run(&["check-config", &cfg]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    for want in [
+        "name = \"svc_web$\"",
+        "mode = \"0640\"",
+        "protection = \"seal\"",
+        "recheck-hours = 12",
+    ] {
+        assert!(out.contains(want), "{want} in:\n{out}");
+    }
+    // What it prints is itself a valid configuration.
+    let again = d.path().join("again.toml");
+    fs::write(&again, &out).unwrap();
+    assert!(
+        run(&["check-config", again.to_str().unwrap()])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn ad_hoc_sync_needs_account_and_keytab_together() {
+    let o = run(&["sync", "--account", "svc_web$"]);
+    assert_eq!(o.status.code(), Some(64), "{}", text(&o));
+    let o = run(&["sync", "--keytab", "/tmp/x.keytab"]);
+    assert_eq!(o.status.code(), Some(64), "{}", text(&o));
+}
