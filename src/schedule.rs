@@ -33,14 +33,19 @@ impl Default for Policy {
     }
 }
 
+/// FNV-1a, 64 bit: a stable, dependency-free hash for jitter seeds and fingerprints (not for
+/// anything an attacker chooses to collide).
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// A stable fraction in [0, 1) for this host and account: the same every run, different across
 /// hosts (FNV-1a over the host identity and the account name).
 pub fn jitter_fraction(host_id: &[u8], account: &str) -> f64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in host_id.iter().chain([0u8].iter()).chain(account.as_bytes()) {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let seed = host_id.iter().copied().chain([0u8]).chain(account.bytes());
+    let mut h = fnv1a(seed);
     // Finalizer (splitmix64) so that similar inputs spread over the whole range.
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);

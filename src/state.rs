@@ -114,12 +114,7 @@ pub fn fingerprint(cfg: &Config, acc: &Account) -> String {
         acc.enctypes,
         cfg.realm
     );
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in canonical.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::schedule::fnv1a(canonical.bytes()))
 }
 
 /// Why an account must be queried now, or `None` when its next query is still ahead. Pure.
@@ -155,19 +150,11 @@ pub fn due_reason(
 /// only: a deleted or replaced keytab is noticed without asking the directory.
 pub fn keytab_current(entry: Option<&AccountState>) -> bool {
     let Some(e) = entry else { return false };
-    let (Some(principal), Some(kvno)) = (&e.principal, e.kvno) else {
-        return false;
-    };
-    let Ok(bytes) = std::fs::read(&e.keytab) else {
-        return false;
-    };
-    let bytes = zeroize::Zeroizing::new(bytes);
-    match Keytab::parse(&bytes) {
-        Ok(kt) => kt
-            .entries
-            .iter()
-            .any(|x| x.kvno == kvno && x.principal.to_string() == *principal),
-        Err(_) => false,
+    match (&e.principal, e.kvno) {
+        (Some(principal), Some(kvno)) => {
+            kvnos_in(&e.keytab, principal).is_some_and(|k| k.contains(&kvno))
+        }
+        _ => false,
     }
 }
 

@@ -1,6 +1,6 @@
 //! `derive`: blob file in, keytab out, no directory involved.
 
-use super::{FileArgs, parse_u32, unix_now};
+use super::{FileArgs, keytab_time, parse_u32, unix_now};
 use crate::account;
 use crate::blob;
 use crate::blobfile;
@@ -110,7 +110,7 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
 
     let salt = gmsa_salt(&a.realm, &a.account);
     let keysets = account::keysets(&password, a.kvno, &salt, &enctypes);
-    let now = u32::try_from(unix_now()).unwrap_or(u32::MAX);
+    let now = keytab_time(unix_now());
     let kvnos: Vec<String> = keysets.iter().map(|k| k.kvno.to_string()).collect();
     let report = update::apply(
         &a.keytab,

@@ -121,6 +121,11 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Seconds since the epoch as a keytab entry timestamp (a u32 until 2106).
+pub fn keytab_time(now: u64) -> u32 {
+    u32::try_from(now).unwrap_or(u32::MAX)
+}
+
 /// Parses an octal file mode such as `0640` or `640`.
 pub fn parse_mode(s: &str) -> Result<u32, String> {
     let digits = s.strip_prefix("0o").unwrap_or(s);

@@ -1,6 +1,6 @@
 //! `sync`: the main job, from the configuration file or from ad-hoc arguments.
 
-use super::{FileArgs, parse_u32, unix_now};
+use super::{FileArgs, keytab_time, parse_u32, unix_now};
 use crate::config::{self, Account, Config, Protection, Spns};
 use crate::enctype::Enctype;
 use crate::error::Error;
@@ -132,7 +132,7 @@ pub fn run(a: SyncArgs) -> Result<(), Error> {
             let cfg = ad_hoc(&a, name, keytab)?;
             cfg.resolve_ids()?;
             let accounts: Vec<&Account> = cfg.accounts.iter().collect();
-            let summary = sync::run(&cfg, &accounts, now32(now));
+            let summary = sync::run(&cfg, &accounts, keytab_time(now));
             report(&summary);
             outcome(&summary)
         }
@@ -144,10 +144,6 @@ pub fn run(a: SyncArgs) -> Result<(), Error> {
             scheduled(&config::load(&path)?, a.force, now)
         }
     }
-}
-
-fn now32(now: u64) -> u32 {
-    u32::try_from(now).unwrap_or(u32::MAX)
 }
 
 /// The host's identity for the per-host jitter: the machine id, else the host name.
@@ -212,7 +208,7 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<(), Error> {
         return Ok(());
     }
 
-    let summary = sync::run(cfg, &due, now32(now));
+    let summary = sync::run(cfg, &due, keytab_time(now));
     report(&summary);
     for (acc, r) in due.iter().zip(&summary.accounts) {
         let jitter = jitter_fraction(&host, &acc.name);
