@@ -173,10 +173,10 @@ where
     W: AsyncWrite + Unpin,
 {
     let mut stop = state.stop.subscribe();
-    let max = if from_server {
-        MAX_FROM_SERVER
+    let (max, side, counter) = if from_server {
+        (MAX_FROM_SERVER, "from the DC", &state.sealed_from_server)
     } else {
-        MAX_TO_SERVER
+        (MAX_TO_SERVER, "to the DC", &state.sealed_to_server)
     };
     let mut buf = vec![0u8; 16 * 1024];
     let mut pending: Vec<u8> = Vec::new();
@@ -203,19 +203,9 @@ where
                 Ok(None) => break,
                 Ok(Some(len)) => {
                     if let Err(why) = check_wrap_token(&pending[4..len], from_server) {
-                        let side = if from_server {
-                            "from the DC"
-                        } else {
-                            "to the DC"
-                        };
                         state.fail(format!("{side}: {why}"));
                         return;
                     }
-                    let counter = if from_server {
-                        &state.sealed_from_server
-                    } else {
-                        &state.sealed_to_server
-                    };
                     counter.fetch_add(1, Ordering::SeqCst);
                     if to.write_all(&pending[..len]).await.is_err() {
                         break 'outer;
@@ -223,11 +213,6 @@ where
                     pending.drain(..len);
                 }
                 Err(why) => {
-                    let side = if from_server {
-                        "from the DC"
-                    } else {
-                        "to the DC"
-                    };
                     state.fail(format!("{side}: {why}"));
                     return;
                 }
