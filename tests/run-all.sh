@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine, as root:
 #   installs what the tests need (apt, cargo tools), then runs formatting and lint checks,
-#   unit and integration tests, MIT krb5 interop, the Samba AD DC lab end-to-end tests, the
+#   unit and integration tests, MIT krb5 interop, the Samba AD DC lab end-to-end tests (with the
+#   Java, python-gssapi and Heimdal keytab consumers), the
 #   packages (.deb installed and run, .rpm listed, units verified, the service sandbox under a
 #   private systemd, the Ansible role applied twice) and a bounded fuzz pass. This is the README's test command; .ci/run calls exactly this.
 set -euo pipefail

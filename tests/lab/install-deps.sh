@@ -29,6 +29,9 @@ command -v hyperfine >/dev/null 2>&1 || need_apt=1
 # tests/lab/lab.sh: SASL GSSAPI for ldapsearch -Y GSSAPI; python3-samba in the system python for populate.py.
 [ -e /usr/lib/x86_64-linux-gnu/sasl2/libgssapiv2.so.2 ] || need_apt=1
 /usr/bin/python3 -c 'import samba.domain.models' 2>/dev/null || need_apt=1
+# tests/lab_consumers.rs: a Java acceptor (JAAS + GSSContext) and a python-gssapi acceptor.
+command -v java >/dev/null 2>&1 || need_apt=1
+/usr/bin/python3 -c 'import gssapi' 2>/dev/null || need_apt=1
 
 if [ "$need_apt" = 1 ]; then
   apt-get update -q
@@ -41,7 +44,38 @@ if [ "$need_apt" = 1 ]; then
   apt-get install -y -q --no-install-recommends -t bookworm-backports \
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user ldap-utils libsasl2-modules-gssapi-mit \
     dnsutils faketime ldb-tools python3-samba
+  # The keytab consumers of tests/lab_consumers.rs (OpenJDK 17 on bookworm).
+  apt-get install -y -q --no-install-recommends default-jdk-headless python3-gssapi
 fi
+
+# Heimdal's client tools for tests/lab_consumers.rs. heimdal-clients conflicts with MIT's
+# krb5-user on Debian, so the packages are downloaded and unpacked into /opt/gmsa-heimdal (run
+# from there with LD_LIBRARY_PATH), never installed.
+HEIMDAL_ROOT=/opt/gmsa-heimdal
+HEIMDAL_DEBS=(heimdal-clients libasn1-8-heimdal libgssapi3-heimdal libhcrypto5-heimdal libhdb9-heimdal
+  libheimbase1-heimdal libheimntlm0-heimdal libhx509-5-heimdal libkadm5clnt7-heimdal libkadm5srv8-heimdal
+  libkafs0-heimdal libkrb5-26-heimdal libotp0-heimdal libroken19-heimdal libsl0-heimdal libwind0-heimdal)
+if [ ! -x "$HEIMDAL_ROOT/usr/bin/kinit.heimdal" ] || [ ! -x "$HEIMDAL_ROOT/usr/bin/ktutil.heimdal" ]; then
+  dl=$(mktemp -d)
+  # _apt downloads into the directory; it must be able to write there.
+  chown _apt "$dl" 2>/dev/null || true
+  (cd "$dl" && apt-get download -q "${HEIMDAL_DEBS[@]}") || {
+    apt-get update -q
+    (cd "$dl" && apt-get download -q "${HEIMDAL_DEBS[@]}")
+  }
+  rm -rf "$HEIMDAL_ROOT.tmp"
+  mkdir -p "$HEIMDAL_ROOT.tmp"
+  for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$HEIMDAL_ROOT.tmp"; done
+  rm -rf "$dl" "$HEIMDAL_ROOT"
+  mv "$HEIMDAL_ROOT.tmp" "$HEIMDAL_ROOT"
+fi
+missing=$(for b in kinit ktutil; do
+  LD_LIBRARY_PATH="$HEIMDAL_ROOT/usr/lib/x86_64-linux-gnu" ldd "$HEIMDAL_ROOT/usr/bin/$b.heimdal"
+done | grep 'not found' || true)
+[ -z "$missing" ] || {
+  echo "install-deps: the unpacked Heimdal lacks libraries: $missing" >&2
+  exit 1
+}
 
 /usr/sbin/samba --version | grep -Eq 'Version 4\.(2[1-9]|[3-9][0-9])' || {
   echo "install-deps: samba >= 4.21 is required for gMSA support, got: $(/usr/sbin/samba --version)" >&2
