@@ -120,3 +120,48 @@ fn ad_hoc_sync_needs_account_and_keytab_together() {
     let o = run(&["sync", "--keytab", "/tmp/x.keytab"]);
     assert_eq!(o.status.code(), Some(64), "{}", text(&o));
 }
+
+/// Runs `sync` with stderr going to a file, and `JOURNAL_STREAM` naming that file (as systemd
+/// does for a unit logging to the journal) or another one.
+fn sync_into_file(cfg: &str, dir: &Path, journal_stream_matches: bool) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let log = dir.join("stderr.log");
+    let f = fs::File::create(&log).unwrap();
+    let m = f.metadata().unwrap();
+    let ino = if journal_stream_matches {
+        m.ino()
+    } else {
+        m.ino() + 1
+    };
+    let o = Command::new(BIN)
+        .args(["sync", "--config", cfg])
+        .env_remove("RUST_LOG")
+        .env("JOURNAL_STREAM", format!("{}:{ino}", m.dev()))
+        .stdin(Stdio::null())
+        .stderr(f)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(66));
+    fs::read_to_string(&log).unwrap()
+}
+
+#[test]
+fn syslog_priority_prefixes_only_when_stderr_is_the_journal() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(d.path(), &d.path().join("no-such.keytab"), "");
+    let journal = sync_into_file(&cfg, d.path(), true);
+    let lines: Vec<&str> = journal.lines().collect();
+    assert!(!lines.is_empty(), "{journal}");
+    for l in &lines {
+        assert!(
+            l.starts_with("<3>level=error ") || l.starts_with("<4>level=warn "),
+            "{journal}"
+        );
+    }
+    assert!(journal.contains("<3>level=error msg="), "{journal}");
+    // Another file than the one JOURNAL_STREAM names: no prefixes.
+    fs::remove_dir_all(d.path().join("state")).ok();
+    let plain = sync_into_file(&cfg, d.path(), false);
+    assert!(plain.starts_with("level=error "), "{plain}");
+    assert!(!plain.contains('<'), "{plain}");
+}

@@ -24,7 +24,7 @@ pub use show::ShowArgs;
 #[derive(Debug, Parser)]
 #[command(name = "gmsa-keytab", version, max_term_width = 100)]
 pub struct Cli {
-    /// Log verbosity: error, warn, info or debug. Overrides RUST_LOG.
+    /// Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG.
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<log::Level>,
 
@@ -59,6 +59,7 @@ pub enum Command {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    log::detect_journal();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -278,7 +278,15 @@ fn report(summary: &sync::Summary) {
         match &r.result {
             Ok(s) => {
                 let kvnos: Vec<String> = s.kvnos.iter().map(|k| k.to_string()).collect();
-                log::info(
+                // A changed keytab is the event an admin looks for: notice, which the unit's
+                // LogLevelMax=notice keeps; an unchanged one is routine (info).
+                let level = if s.changed {
+                    log::Level::Notice
+                } else {
+                    log::Level::Info
+                };
+                log::event(
+                    level,
                     "account synced",
                     &[
                         ("account", &r.name),

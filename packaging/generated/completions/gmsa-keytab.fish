@@ -24,7 +24,7 @@ function __fish_gmsa_keytab_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -s V -l version -d 'Print version'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "derive" -d 'Derive keys from a managed-password blob you already have and merge them into a keytab'
@@ -44,7 +44,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l princ
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l owner -d 'Owner of the keytab (name or uid). Default: keep the existing owner' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l group -d 'Group of the keytab (name or gid). Default: keep the existing group' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l mode -d 'Mode of the keytab, octal' -r
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l lenient -d 'Accept passwords of a length other than the 256 bytes DCs generate'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l config -d 'The configuration file (ignored with --account)' -r -F
@@ -66,17 +66,17 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l spn -d 
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l owner -d 'Owner of the keytab (name or uid). Default: keep the existing owner' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l group -d 'Group of the keytab (name or gid). Default: keep the existing group' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l mode -d 'Mode of the keytab, octal' -r
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l force -d 'Query the directory for every account now, whatever the schedule says'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l config -d 'The configuration file' -r -F
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l json -d 'One JSON object instead of text'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -l json -d 'One JSON array of entries instead of text lines'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -s h -l help -d 'Print help'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -l log-level -d 'Log verbosity: error, warn, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -s h -l help -d 'Print help'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "derive" -d 'Derive keys from a managed-password blob you already have and merge them into a keytab'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "sync" -d 'Read each configured gMSA\'s password from a domain controller and update its keytab'
