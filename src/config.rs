@@ -550,7 +550,7 @@ impl Config {
                 Spns::List(l) => s.push_str(&format!("spns = {}\n", list(l))),
             }
             match &a.enctypes {
-                None => s.push_str("# enctypes: from msDS-SupportedEncryptionTypes (absent: aes256, aes128, rc4)\n"),
+                None => s.push_str("# enctypes: aes256, aes128, and rc4 if msDS-SupportedEncryptionTypes allows it\n"),
                 Some(e) => {
                     let names: Vec<String> = e.iter().map(|e| e.name().to_string()).collect();
                     s.push_str(&format!("enctypes = {}\n", list(&names)));

@@ -116,17 +116,15 @@ impl FromStr for Enctype {
     }
 }
 
-/// The keys the KDC may use for an account when the attribute is absent or 0 (reference §2,
-/// "safe policy"): AES256, AES128 and RC4.
-pub const DEFAULT_SET: [Enctype; 3] = [
-    Enctype::Aes256CtsHmacSha196,
-    Enctype::Aes128CtsHmacSha196,
-    Enctype::Rc4Hmac,
-];
+/// Written for every gMSA whatever its `msDS-SupportedEncryptionTypes`: the KDC holds AES keys
+/// for every account and pre-authenticates the account itself with AES even when the attribute
+/// says RC4 only (0x4; samba-lab.md "More observed behaviour"), so `kinit -k` as the account
+/// needs them. The attribute only governs which key encrypts *service tickets*.
+pub const ALWAYS: [Enctype; 2] = [Enctype::Aes256CtsHmacSha196, Enctype::Aes128CtsHmacSha196];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "no enctype left to write: the account supports {supported} (msDS-SupportedEncryptionTypes \
+    "no enctype left to write: the account allows {supported} (msDS-SupportedEncryptionTypes \
      {bits}) and the requested list is {requested}; widen --enctypes/`enctypes` or fix the account"
 )]
 pub struct EmptySelection {
@@ -137,19 +135,23 @@ pub struct EmptySelection {
 
 /// Chooses the enctypes to write keys for, in [`PREFERENCE`] order.
 ///
-/// * `supported`: the account's `msDS-SupportedEncryptionTypes`; `None` or `Some(0)` means the
-///   attribute is absent, which gives [`DEFAULT_SET`]. Only bits 0x1..0x10 map to keys.
-/// * `requested`: an explicit list. It narrows the account's set; DES is written only when it
-///   is in this list (never by default), and then only if the account's bits do not exclude it.
+/// * AES256 and AES128 always ([`ALWAYS`]).
+/// * RC4 when `supported` (the account's `msDS-SupportedEncryptionTypes`) has bit 0x4, or is
+///   absent or 0: the KDC then issues RC4 service tickets (Windows' and Samba's default domain
+///   enctypes), so acceptors need that key.
+/// * DES only when `requested` lists it, and the bits allow it (0x1/0x2, or absent/0).
+/// * `requested`, an explicit list, narrows all of the above.
 pub fn select(
     supported: Option<u32>,
     requested: Option<&[Enctype]>,
 ) -> Result<Vec<Enctype>, EmptySelection> {
     let bits = supported.filter(|b| *b != 0);
-    let account_allows = |e: Enctype| match bits {
-        Some(b) => b & e.supported_bit() != 0,
-        // Absent/0: the default set, plus DES if the operator explicitly asked for it.
-        None => DEFAULT_SET.contains(&e) || e.is_des(),
+    let account_allows = |e: Enctype| {
+        ALWAYS.contains(&e)
+            || match bits {
+                Some(b) => b & e.supported_bit() != 0,
+                None => true,
+            }
     };
     let chosen: Vec<Enctype> = PREFERENCE
         .into_iter()
@@ -188,11 +190,25 @@ mod tests {
     use super::*;
     use Enctype::*;
 
+    const AES: [Enctype; 2] = [Aes256CtsHmacSha196, Aes128CtsHmacSha196];
+    const AES_RC4: [Enctype; 3] = [Aes256CtsHmacSha196, Aes128CtsHmacSha196, Rc4Hmac];
+
     #[test]
     fn absent_or_zero_gives_aes_and_rc4() {
-        let want = vec![Aes256CtsHmacSha196, Aes128CtsHmacSha196, Rc4Hmac];
-        assert_eq!(select(None, None).unwrap(), want);
-        assert_eq!(select(Some(0), None).unwrap(), want);
+        assert_eq!(select(None, None).unwrap(), AES_RC4);
+        assert_eq!(select(Some(0), None).unwrap(), AES_RC4);
+    }
+
+    #[test]
+    fn aes_always_rc4_only_when_allowed() {
+        // RC4 only (0x4): the KDC still pre-authenticates the account with AES.
+        assert_eq!(select(Some(0x4), None).unwrap(), AES_RC4);
+        assert_eq!(select(Some(0x18), None).unwrap(), AES);
+        assert_eq!(select(Some(0x1c), None).unwrap(), AES_RC4);
+        assert_eq!(select(Some(0x8), None).unwrap(), AES);
+        assert_eq!(select(Some(0x10), None).unwrap(), AES);
+        // DES bits alone add no DES unless asked for.
+        assert_eq!(select(Some(0x3), None).unwrap(), AES);
     }
 
     #[test]
@@ -204,11 +220,11 @@ mod tests {
                 None
             )
             .unwrap(),
-            vec![Aes256CtsHmacSha196, Aes128CtsHmacSha196]
+            AES
         );
-        assert_eq!(select(Some(0x4), None).unwrap(), vec![Rc4Hmac]);
-        // Only policy bits: nothing maps to a key.
-        assert!(select(Some(0x20), None).is_err());
+        assert_eq!(select(Some(0x4 | 0x20), None).unwrap(), AES_RC4);
+        // Only policy bits: no RC4, AES as always.
+        assert_eq!(select(Some(0x20), None).unwrap(), AES);
     }
 
     #[test]
@@ -231,8 +247,16 @@ mod tests {
     #[test]
     fn explicit_list_narrows() {
         assert_eq!(select(None, Some(&[Rc4Hmac])).unwrap(), vec![Rc4Hmac]);
-        let e = select(Some(0x4), Some(&[Aes256CtsHmacSha196])).unwrap_err();
-        assert!(e.to_string().contains("rc4-hmac"), "{e}");
+        assert_eq!(
+            select(Some(0x4), Some(&[Aes256CtsHmacSha196])).unwrap(),
+            vec![Aes256CtsHmacSha196]
+        );
+        let e = select(Some(0x18), Some(&[Rc4Hmac])).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("0x18") && m.contains("aes256-cts-hmac-sha1-96"),
+            "{m}"
+        );
     }
 
     #[test]

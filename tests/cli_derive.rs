@@ -310,9 +310,17 @@ fn mode_never_looser_than_asked() {
 fn enctype_selection_from_the_command_line() {
     let d = tempfile::tempdir().unwrap();
     let kt = d.path().join("k");
+    // RC4 only (0x4): AES256 and AES128 as well, which the KDC pre-authenticates the account with.
     let o = derive(&data("blob-b.bin"), &kt, &["--supported-enctypes", "0x4"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(show_json(&kt).iter().all(|e| e["enctype"] == 23));
+    let ets: Vec<u64> = show_json(&kt)
+        .iter()
+        .map(|e| e["enctype"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ets, [18, 17, 23, 18, 17, 23, 18, 17, 23, 18, 17, 23]);
+    let o = derive(&data("blob-b.bin"), &kt, &["--supported-enctypes", "0x18"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(show_json(&kt).iter().all(|e| e["enctype"] != 23));
     let o = derive(
         &data("blob-b.bin"),
         &kt,

@@ -92,7 +92,17 @@ fn enctype_variants_follow_the_account() {
     let s = Scratch::new();
     // (account, SPNs, enctypes in the keytab, enctypes kinit must succeed with)
     let cases: [Case; 4] = [
-        ("svc_rc4$", &["HTTP/rc4.example.test"], &[23], &["rc4-hmac"]),
+        // RC4 only: AES too, which the KDC pre-authenticates the account with.
+        (
+            "svc_rc4$",
+            &["HTTP/rc4.example.test"],
+            &[17, 18, 23],
+            &[
+                "aes256-cts-hmac-sha1-96",
+                "aes128-cts-hmac-sha1-96",
+                "rc4-hmac",
+            ],
+        ),
         (
             "svc_aes$",
             &["HTTP/aes.example.test"],
@@ -102,8 +112,8 @@ fn enctype_variants_follow_the_account() {
         (
             "svc_aes128$",
             &["HTTP/aes128.example.test", "MSSQLSvc/db.example.test:1433"],
-            &[17],
-            &["aes128-cts-hmac-sha1-96"],
+            &[17, 18],
+            &["aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96"],
         ),
         (
             "svc_none$",

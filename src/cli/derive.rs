@@ -37,8 +37,8 @@ pub struct DeriveArgs {
     /// DES is written only when listed here. Default: what the account supports, minus DES.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub enctypes: Option<Vec<Enctype>>,
-    /// The account's msDS-SupportedEncryptionTypes (e.g. 0x1c). Absent or 0 means
-    /// AES256 + AES128 + RC4.
+    /// The account's msDS-SupportedEncryptionTypes (e.g. 0x1c). AES256 and AES128 are always
+    /// written; RC4 when bit 0x4 is set or the value is absent or 0.
     #[arg(long, value_name = "BITS", value_parser = parse_u32)]
     pub supported_enctypes: Option<u32>,
     /// An SPN to write keys for as well (repeatable), e.g. HTTP/web.example.test. The realm is

@@ -57,7 +57,14 @@ GMSAS=(
   "svc_aes|HTTP/aes.example.test|24|yes"
   "svc_aes128|HTTP/aes128.example.test MSSQLSvc/db.example.test:1433|8|yes"
   "svc_none|HTTP/none.example.test|absent|yes"
+  "svc_all|HTTP/all.example.test|28|yes"
+  "svc_renold|HTTP/ren.example.test|24|yes"
   "svc_denied|HTTP/denied.example.test|keep|no"
+)
+# gMSAs renamed after creation (old name|new sAMAccountName without $): the KDC keeps the salt of the
+# old name (EXAMPLE.TESThostsvc_renold.example.test) until the next password change.
+RENAMES=(
+  "svc_renold|svc_ren"
 )
 
 log() { printf 'lab: %s\n' "$*" >&2; }
@@ -348,7 +355,7 @@ EOF
 }
 
 populate() {
-  local t0 files=$1 spec name spns set readable spn
+  local t0 files=$1 spec name spns set readable spn new
   t0=$(now_ms)
   add_host host1 "$files"
   add_host host2 "$files"
@@ -390,6 +397,15 @@ msDS-SupportedEncryptionTypes: $set
 EOF
         ;;
     esac
+  done
+  for spec in "${RENAMES[@]}"; do
+    IFS='|' read -r name new <<<"$spec"
+    ldb_modify <<EOF
+dn: CN=$name,CN=Managed Service Accounts,$BASE_DN
+changetype: modify
+replace: sAMAccountName
+sAMAccountName: $new\$
+EOF
   done
   log "named gMSAs (samba-tool) done at $(elapsed "$t0")"
   in_ns "$SYS_PY" "$LAB_DIR/populate.py" "$SMB_CONF" "$SAM_LDB" bulk "$BULK_PREFIX" "$BULK_COUNT" 'host1$'
@@ -699,7 +715,7 @@ cmd_check() {
     ok "ldapsearch -O maxssf=0 refused: $(grep -o 'Strong(er) authentication required' <<<"$out" || echo "${out//$'\n'/ }")" "$(elapsed "$t0")"
   fi
 
-  for i in svc_rc4 svc_aes svc_none svc_bulk01 svc_bulk50; do
+  for i in svc_rc4 svc_aes svc_none svc_all svc_ren svc_bulk01 svc_bulk50; do
     blob_check "$cc1" "host1\$" "$i\$"
   done
   # msDS-SupportedEncryptionTypes absent: Samba 4.22's "kdc default domain supported enctypes = 0" means
@@ -709,6 +725,8 @@ cmd_check() {
   ticket_check "$cc1" HTTP/rc4.example.test arcfour
   ticket_check "$cc1" HTTP/aes.example.test aes256
   ticket_check "$cc1" HTTP/none.example.test arcfour
+  ticket_check "$cc1" HTTP/all.example.test aes256
+  ticket_check "$cc1" HTTP/ren.example.test aes256
   ticket_check "$cc1" HTTP/bulk01.example.test arcfour
   ticket_check "$cc1" HTTP/bulk50.example.test arcfour
 

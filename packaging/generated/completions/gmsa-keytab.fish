@@ -39,7 +39,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l realm
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l kvno -d 'The account\'s msDS-KeyVersionNumber: kvno of the current password' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l keytab -d 'The keytab to create or update' -r -F
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l enctypes -d 'Enctypes to write (comma-separated): aes256, aes128, rc4, des-cbc-md5, des-cbc-crc. DES is written only when listed here. Default: what the account supports, minus DES' -r
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l supported-enctypes -d 'The account\'s msDS-SupportedEncryptionTypes (e.g. 0x1c). Absent or 0 means AES256 + AES128 + RC4' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l supported-enctypes -d 'The account\'s msDS-SupportedEncryptionTypes (e.g. 0x1c). AES256 and AES128 are always written; RC4 when bit 0x4 is set or the value is absent or 0' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l principal -d 'An SPN to write keys for as well (repeatable), e.g. HTTP/web.example.test. The realm is appended when absent' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l owner -d 'Owner of the keytab (name or uid). Default: keep the existing owner' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l group -d 'Group of the keytab (name or gid). Default: keep the existing group' -r
