@@ -90,6 +90,43 @@ pub fn next_after_failure(now: u64, failures: u32, jitter: f64, policy: &Policy)
     now + delay.max(1)
 }
 
+/// The shipped timer's longest gap between two ticks: `OnUnitActiveSec=15min` plus the fixed
+/// `RandomizedDelaySec=5min` plus `AccuracySec=1min` (systemd/gmsa-keytab.timer).
+pub const TIMER_MAX_GAP: Duration = Duration::from_secs((15 + 5 + 1) * 60);
+
+/// `sync --linger` default for the shipped units: the timer's longest gap plus a margin of
+/// four minutes for a slow pass and a late start.
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(25 * 60);
+
+/// Longest single sleep while lingering: the wall clock is read again after each, so a
+/// suspend or a clock step never makes a run sleep past its due instant by more than this.
+pub const SLEEP_CHUNK: Duration = Duration::from_secs(20);
+
+/// Whether a run that started at `started` stays for its next due instant `next_due` (the
+/// earliest planned query or retry of any configured account), and until when. It stays when
+/// that instant falls before `started + linger`: the timer's next tick cannot be relied on
+/// before then (the unit is busy while the run lasts, and the tick after it comes at most
+/// [`TIMER_MAX_GAP`] after the start). Later instants are left to a later tick, whose run
+/// decides the same way, so every instant is covered while `linger` >= the timer's longest
+/// gap, and one run never lasts much longer than `linger`. `None`: exit now.
+pub fn stay_until(started: u64, now: u64, next_due: Option<u64>, linger: Duration) -> Option<u64> {
+    let due = next_due?;
+    (due < started.saturating_add(secs(linger))).then_some(due.max(now))
+}
+
+/// How long to sleep before reading the clock again while waiting for `until`.
+pub fn sleep_chunk(now: u64, until: u64) -> Duration {
+    Duration::from_secs(until.saturating_sub(now)).min(SLEEP_CHUNK)
+}
+
+/// Whether this run may linger: not when systemd started it without a timer
+/// (`INVOCATION_ID` set, `TRIGGER_UNIT` unset): `systemctl start` by hand or from Ansible then
+/// returns after one pass, with that pass's result. Outside systemd (cron, a shell) `--linger`
+/// applies as given.
+pub fn linger_allowed(invocation_id: bool, trigger_unit: bool) -> bool {
+    trigger_unit || !invocation_id
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,3 +205,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "schedule_sim.rs"]
+mod sim;

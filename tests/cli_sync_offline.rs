@@ -165,3 +165,74 @@ fn syslog_priority_prefixes_only_when_stderr_is_the_journal() {
     assert!(plain.starts_with("level=error "), "{plain}");
     assert!(!plain.contains('<'), "{plain}");
 }
+
+/// `sync --linger` with a failing account: its retry is due about a minute later, inside the
+/// linger. Returns whether the process was still running after two seconds, and its stderr.
+fn linger_run(cfg: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["sync", "--linger", "5", "--config", cfg])
+        .env_remove("RUST_LOG")
+        .env_remove("INVOCATION_ID")
+        .env_remove("TRIGGER_UNIT")
+        .env_remove("JOURNAL_STREAM")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    let mut stayed = true;
+    while t0.elapsed() < std::time::Duration::from_secs(2) {
+        if child.try_wait().unwrap().is_some() {
+            stayed = false;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if stayed {
+        child.kill().unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    if !stayed {
+        assert_eq!(o.status.code(), Some(66));
+    }
+    (stayed, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn linger_stays_for_a_due_retry_unless_systemd_started_the_run_by_hand() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(d.path(), &d.path().join("no-such.keytab"), "");
+    let fresh = || {
+        fs::remove_dir_all(d.path().join("state")).ok();
+    };
+    // Outside systemd: stays for the retry a minute later.
+    let (stayed, log) = linger_run(&cfg, &[]);
+    assert!(stayed, "{log}");
+    assert!(log.contains("msg=\"staying for the next query\""), "{log}");
+    let in_s: u64 = log
+        .split("in_s=")
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!((55..=70).contains(&in_s), "{log}");
+    // Started by a timer: the same.
+    fresh();
+    let timer = [
+        ("INVOCATION_ID", "0123"),
+        ("TRIGGER_UNIT", "gmsa-keytab.timer"),
+    ];
+    assert!(linger_run(&cfg, &timer).0);
+    // Started by `systemctl start` (no TRIGGER_UNIT): one pass, exit 66 at once.
+    fresh();
+    let (stayed, log) = linger_run(&cfg, &[("INVOCATION_ID", "0123")]);
+    assert!(!stayed && !log.contains("staying"), "{log}");
+    // Without --linger nothing changes: the plain run exits at once.
+    fresh();
+    let o = run(&["sync", "--config", &cfg]);
+    assert_eq!(o.status.code(), Some(66), "{}", text(&o));
+    assert!(!text(&o).contains("staying"));
+}

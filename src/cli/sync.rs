@@ -4,10 +4,13 @@ use super::{FileArgs, keytab_time, parse_u32, unix_now};
 use crate::config::{self, Account, Config, Protection, Spns};
 use crate::enctype::Enctype;
 use crate::error::Error;
+use crate::exit::Class;
 use crate::hooks;
 use crate::log;
 use crate::metrics;
-use crate::schedule::{Policy, jitter_fraction, next_after_failure, next_after_success};
+use crate::schedule::{
+    self, Policy, jitter_fraction, next_after_failure, next_after_success, stay_until,
+};
 use crate::state;
 use crate::sync;
 use crate::timefmt::rfc3339;
@@ -23,6 +26,14 @@ pub struct SyncArgs {
     /// The configuration file (ignored with --account).
     #[arg(long, value_name = "FILE", conflicts_with = "account")]
     pub config: Option<PathBuf>,
+    /// After the run, stay while the next planned query or retry of an account falls within
+    /// MINUTES of the start, run it then, and repeat; exit when nothing is due within them.
+    /// The shipped unit passes 25 (the timer's longest gap between ticks plus a margin), so
+    /// the read in the last five minutes of an epoch happens whatever the timer's phase.
+    /// Ignored when systemd started the run without a timer ($INVOCATION_ID set,
+    /// $TRIGGER_UNIT unset), so `systemctl start` returns after one pass.
+    #[arg(long, value_name = "MINUTES", default_value = "0", value_parser = parse_u32, conflicts_with = "account")]
+    pub linger: u32,
 
     /// Ad-hoc form, no configuration file: the gMSA's sAMAccountName (e.g. 'svc_web$').
     #[arg(long, value_name = "NAME", requires = "keytab")]
@@ -141,9 +152,73 @@ pub fn run(a: SyncArgs) -> Result<(), Error> {
                 .config
                 .clone()
                 .unwrap_or_else(|| config::DEFAULT_PATH.into());
-            scheduled(&config::load(&path)?, a.force, now)
+            let allowed = schedule::linger_allowed(
+                std::env::var_os("INVOCATION_ID").is_some(),
+                std::env::var_os("TRIGGER_UNIT").is_some(),
+            );
+            let linger = if allowed {
+                Duration::from_secs(u64::from(a.linger) * 60)
+            } else {
+                Duration::ZERO
+            };
+            lingering(&path, a.force, now, linger)
         }
     }
+}
+
+/// One scheduled pass, then (with `linger`) more passes at the due instants that fall within
+/// `linger` of the start. The configuration and the state are read again for every pass (an
+/// admin may have changed them, a manual sync may have run). The exit status reports each
+/// account's latest attempt in this process.
+fn lingering(
+    path: &std::path::Path,
+    force: bool,
+    started: u64,
+    linger: Duration,
+) -> Result<(), Error> {
+    let mut latest: Vec<(String, Option<Class>)> = Vec::new();
+    let mut pass = scheduled(&config::load(path)?, force, started)?;
+    loop {
+        for (name, result) in pass.results {
+            match latest.iter_mut().find(|(n, _)| *n == name) {
+                Some(entry) => entry.1 = result,
+                None => latest.push((name, result)),
+            }
+        }
+        let mut now = unix_now();
+        let Some(at) = stay_until(started, now, pass.next_due, linger) else {
+            break;
+        };
+        log::info(
+            "staying for the next query",
+            &[
+                ("at", &rfc3339(at as i64)),
+                ("in_s", &at.saturating_sub(now)),
+            ],
+        );
+        // Wall-clock based, in bounded chunks: a suspend or a clock step is noticed within
+        // one chunk instead of oversleeping the due instant.
+        while now < at {
+            std::thread::sleep(schedule::sleep_chunk(now, at));
+            now = unix_now();
+        }
+        pass = scheduled(&config::load(path)?, false, now)?;
+    }
+    let failed: Vec<Class> = latest.iter().filter_map(|(_, r)| *r).collect();
+    match failed.first() {
+        None => Ok(()),
+        Some(&class) => Err(Error::Shared(
+            format!("{} of {} account(s) failed", failed.len(), latest.len()),
+            class,
+        )),
+    }
+}
+
+/// What one pass did: each queried account's result (`None`: success), and the earliest
+/// instant any configured account is due again.
+struct Pass {
+    results: Vec<(String, Option<Class>)>,
+    next_due: Option<u64>,
 }
 
 /// The host's identity for the per-host jitter: the machine id, else the host name.
@@ -157,7 +232,7 @@ fn host_id() -> Vec<u8> {
 
 /// The configuration form: only accounts that are due are queried, and a run with none due
 /// does no network I/O at all.
-fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<(), Error> {
+fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
     // Local problems surface before any network traffic.
     cfg.resolve_ids()?;
     let state_path = state::path(cfg);
@@ -205,7 +280,10 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<(), Error> {
             .unwrap_or(now);
         log::info("nothing due", &[("next_query", &rfc3339(next as i64))]);
         write_metrics(cfg, &st, now);
-        return Ok(());
+        return Ok(Pass {
+            results: Vec::new(),
+            next_due: next_due(cfg, &st, now),
+        });
     }
 
     let summary = sync::run(cfg, &due, keytab_time(now));
@@ -261,7 +339,23 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<(), Error> {
         );
     }
     write_metrics(cfg, &st, now);
-    outcome(&summary)
+    Ok(Pass {
+        results: summary
+            .accounts
+            .iter()
+            .map(|r| (r.name.clone(), r.result.as_ref().err().map(Error::class)))
+            .collect(),
+        next_due: next_due(cfg, &st, now),
+    })
+}
+
+/// The earliest planned query or retry of a configured account; an account the state does not
+/// know is due now.
+fn next_due(cfg: &Config, st: &state::State, now: u64) -> Option<u64> {
+    cfg.accounts
+        .iter()
+        .map(|a| st.accounts.get(&a.name).map_or(now, |e| e.next_query))
+        .min()
 }
 
 fn write_metrics(cfg: &Config, st: &state::State, now: u64) {

@@ -48,6 +48,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l log-l
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l lenient -d 'Accept passwords of a length other than the 256 bytes DCs generate'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l config -d 'The configuration file (ignored with --account)' -r -F
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l linger -d 'After the run, stay while the next planned query or retry of an account falls within MINUTES of the start, run it then, and repeat; exit when nothing is due within them. The shipped unit passes 25 (the timer\'s longest gap between ticks plus a margin), so the read in the last five minutes of an epoch happens whatever the timer\'s phase. Ignored when systemd started the run without a timer ($INVOCATION_ID set, $TRIGGER_UNIT unset), so `systemctl start` returns after one pass' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l account -d 'Ad-hoc form, no configuration file: the gMSA\'s sAMAccountName (e.g. \'svc_web$\')' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l keytab -d 'Ad-hoc form: the keytab to write' -r -F
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l server -d 'A domain controller to use (repeatable, tried in order). Default: DNS SRV discovery' -r
