@@ -304,6 +304,18 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
     })
 }
 
+/// The sAMAccountName for an account as the operator writes it: trimmed, with the trailing
+/// `$` every gMSA has (`svc_web` and `svc_web$` name the same account). The one normalisation
+/// used by the configuration, `sync`, `derive` and `doctor`.
+pub fn account_name(name: &str) -> String {
+    let name = name.trim();
+    if name.ends_with('$') {
+        name.to_string()
+    } else {
+        format!("{name}$")
+    }
+}
+
 fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
     let name = a.name.get_ref().trim();
     if name.is_empty() || name.contains(['/', '@', '\\', '*', '(', ')', '\0']) {
@@ -313,11 +325,7 @@ fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
             format!("{name:?} is not a sAMAccountName such as svc_web$"),
         );
     }
-    let name = if name.ends_with('$') {
-        name.to_string()
-    } else {
-        format!("{name}$")
-    };
+    let name = account_name(name);
     let keytab = a.keytab.get_ref();
     if !keytab.is_absolute() || keytab.file_name().is_none() {
         return cx.err(

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod directory;
+pub mod doctor;
 pub mod enctype;
 pub mod error;
 pub mod exit;

@@ -2,6 +2,7 @@
 
 mod check_config;
 mod derive;
+mod doctor;
 mod show;
 mod status;
 mod sync;
@@ -55,6 +56,15 @@ pub enum Command {
     Show(ShowArgs),
     /// Validate a configuration file without touching the network, and print it resolved.
     CheckConfig(check_config::CheckConfigArgs),
+    /// Check everything a sync needs, in order, and print each problem with its fix.
+    ///
+    /// Files (configuration, host keytab), the clock against the DC, DNS SRV, each DC's ports
+    /// and the sealed bind, then per account: exists and is a gMSA, this host may read its
+    /// password, its enctypes, whether the keytab holds the current keys, the keytab directory
+    /// inside the service's sandbox, owner and group; then the timer, state file and metrics.
+    /// Reads like a sync but never writes a keytab. Exit status: 0 all passed, 1 warnings,
+    /// 2 failures.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -97,6 +107,7 @@ fn run(command: Command) -> Result<u8, Error> {
         Command::Sync(a) => sync::run(a).map(|()| 0),
         Command::Status(a) => status::run(a),
         Command::CheckConfig(a) => check_config::run(a).map(|()| 0),
+        Command::Doctor(a) => doctor::run(a),
     }
 }
 

@@ -181,7 +181,10 @@ pub(crate) fn bind_error(host: &str, r: &LdapResult) -> DirectoryError {
     }
 }
 
-async fn tcp_connect(c: &Candidate, limit: Duration) -> Result<TcpStream, DirectoryError> {
+pub(crate) async fn tcp_connect(
+    c: &Candidate,
+    limit: Duration,
+) -> Result<TcpStream, DirectoryError> {
     let server = c.to_string();
     let addrs: Vec<SocketAddr> =
         match timeout(limit, tokio::net::lookup_host((c.host.as_str(), c.port))).await {

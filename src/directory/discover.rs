@@ -327,6 +327,14 @@ async fn ask_tcp(server: SocketAddr, name: &str, deadline: Instant) -> Result<An
     Ok(answer)
 }
 
+/// This host's resolver settings (`/etc/resolv.conf`; unreadable: the defaults).
+pub fn system_resolv_conf() -> ResolvConf {
+    match std::fs::read_to_string("/etc/resolv.conf") {
+        Ok(text) => parse_resolv_conf(&text),
+        Err(_) => parse_resolv_conf(""),
+    }
+}
+
 /// The DCs to try for `domain`: the site's DCs first (if a site is given), then the rest of the
 /// domain's DCs as fallbacks; each set in RFC 2782 order.
 pub async fn discover(
@@ -335,10 +343,7 @@ pub async fn discover(
     limit: Duration,
     port_override: Option<u16>,
 ) -> Result<Vec<Candidate>, DirectoryError> {
-    let conf = match std::fs::read_to_string("/etc/resolv.conf") {
-        Ok(text) => parse_resolv_conf(&text),
-        Err(_) => parse_resolv_conf(""),
-    };
+    let conf = system_resolv_conf();
     let names = srv_names(domain, site);
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut last_error: Option<DirectoryError> = None;

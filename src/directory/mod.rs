@@ -6,7 +6,8 @@
 //!   format;
 //! - [`connect`]: TCP, Kerberos with that DC ([`kdc`]), TLS, SASL GSSAPI bind, and the
 //!   confidentiality proof ([`guard`]);
-//! - [`search`]: rootDSE, the gMSA and its kvno.
+//! - [`search`]: rootDSE, the gMSA and its kvno;
+//! - [`probe`]: single diagnostic steps for `doctor` (a DNS SRV name, a TCP port, a DC's clock).
 //!
 //! Credentials come from [`crate::sys`]: for each DC tried, a private in-memory ccache filled from
 //! the host keytab by that DC's own KDC (TCP port 88 on the address LDAP connected to, no KDC
@@ -20,6 +21,7 @@ pub mod dns;
 pub mod error;
 pub mod guard;
 mod kdc;
+pub mod probe;
 pub mod search;
 
 pub use error::{Attempt, DirectoryError};

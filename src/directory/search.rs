@@ -296,6 +296,31 @@ pub(crate) async fn default_naming_context(ctx: &mut Ctx<'_>) -> Result<String, 
         .ok_or_else(|| bad("the rootDSE has no defaultNamingContext"))
 }
 
+/// rootDSE `currentTime` (GeneralizedTime text), the DC's own clock. Readable anonymously.
+pub(crate) async fn current_time(ctx: &mut Ctx<'_>) -> Result<String, DirectoryError> {
+    let entries = search(
+        ctx,
+        "rootDSE read",
+        "",
+        Scope::Base,
+        "(objectClass=*)",
+        &["currentTime"],
+    )
+    .await?;
+    let bad = |detail: &str| DirectoryError::BadReply {
+        server: ctx.server.into(),
+        detail: detail.into(),
+    };
+    let mut entry = entries
+        .into_iter()
+        .next()
+        .ok_or_else(|| bad("the rootDSE was not returned"))?;
+    entry
+        .take_single_string("currentTime")
+        .map_err(|e| bad(&e))?
+        .ok_or_else(|| bad("the rootDSE has no currentTime"))
+}
+
 /// Reads one gMSA: the blob and attributes, then (second search, after the blob) its kvno.
 pub(crate) async fn fetch(
     ctx: &mut Ctx<'_>,

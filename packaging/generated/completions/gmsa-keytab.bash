@@ -22,6 +22,9 @@ _gmsa__keytab() {
             gmsa__keytab,derive)
                 cmd="gmsa__keytab__subcmd__derive"
                 ;;
+            gmsa__keytab,doctor)
+                cmd="gmsa__keytab__subcmd__doctor"
+                ;;
             gmsa__keytab,help)
                 cmd="gmsa__keytab__subcmd__help"
                 ;;
@@ -39,6 +42,9 @@ _gmsa__keytab() {
                 ;;
             gmsa__keytab__subcmd__help,derive)
                 cmd="gmsa__keytab__subcmd__help__subcmd__derive"
+                ;;
+            gmsa__keytab__subcmd__help,doctor)
+                cmd="gmsa__keytab__subcmd__help__subcmd__doctor"
                 ;;
             gmsa__keytab__subcmd__help,help)
                 cmd="gmsa__keytab__subcmd__help__subcmd__help"
@@ -59,7 +65,7 @@ _gmsa__keytab() {
 
     case "${cmd}" in
         gmsa__keytab)
-            opts="-h -V --log-level --help --version derive sync status show check-config help"
+            opts="-h -V --log-level --help --version derive sync status show check-config doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,8 +162,38 @@ _gmsa__keytab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        gmsa__subcmd__keytab__subcmd__doctor)
+            opts="-h --config --account --json --unit-dir --log-level --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unit-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         gmsa__subcmd__keytab__subcmd__help)
-            opts="derive sync status show check-config help"
+            opts="derive sync status show check-config doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,6 +221,20 @@ _gmsa__keytab() {
             return 0
             ;;
         gmsa__subcmd__keytab__subcmd__help__subcmd__derive)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        gmsa__subcmd__keytab__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

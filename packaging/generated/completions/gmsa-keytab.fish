@@ -32,6 +32,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "sync" -d 'R
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "status" -d 'Show each account\'s keytab kvnos, last success, next planned query and last error'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "show" -d 'List a keytab\'s entries: principal, name type, kvno, enctype, timestamp. Never keys'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "check-config" -d 'Validate a configuration file without touching the network, and print it resolved'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "doctor" -d 'Check everything a sync needs, in order, and print each problem with its fix'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l blob -d 'The msDS-ManagedPassword value: raw bytes, or the base64 text ldapsearch prints (bare or as an LDIF line). `-` reads standard input' -r -F
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l account -d 'The gMSA\'s sAMAccountName, e.g. \'svc_web$\' (the salt is built from it)' -r
@@ -79,9 +80,16 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -l json -d
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -s h -l help -d 'Print help'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -s h -l help -d 'Print help'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "derive" -d 'Derive keys from a managed-password blob you already have and merge them into a keytab'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "sync" -d 'Read each configured gMSA\'s password from a domain controller and update its keytab'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "status" -d 'Show each account\'s keytab kvnos, last success, next planned query and last error'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "show" -d 'List a keytab\'s entries: principal, name type, kvno, enctype, timestamp. Never keys'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "check-config" -d 'Validate a configuration file without touching the network, and print it resolved'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand doctor" -l config -d 'The configuration file' -r -F
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand doctor" -l account -d 'Check only this account (its sAMAccountName; the trailing $ may be left out)' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand doctor" -l unit-dir -d 'Read gmsa-keytab.service and its drop-ins (DIR/gmsa-keytab.service.d/*.conf) from DIR instead of asking systemd or searching the unit directories' -r -F
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand doctor" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand doctor" -l json -d 'One JSON document instead of text'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config doctor help" -f -a "derive" -d 'Derive keys from a managed-password blob you already have and merge them into a keytab'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config doctor help" -f -a "sync" -d 'Read each configured gMSA\'s password from a domain controller and update its keytab'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config doctor help" -f -a "status" -d 'Show each account\'s keytab kvnos, last success, next planned query and last error'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config doctor help" -f -a "show" -d 'List a keytab\'s entries: principal, name type, kvno, enctype, timestamp. Never keys'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config doctor help" -f -a "check-config" -d 'Validate a configuration file without touching the network, and print it resolved'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config doctor help" -f -a "doctor" -d 'Check everything a sync needs, in order, and print each problem with its fix'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand help; and not __fish_seen_subcommand_from derive sync status show check-config doctor help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

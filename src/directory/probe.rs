@@ -1,0 +1,171 @@
+//! Single diagnostic steps for `doctor`, each bounded by one timeout: the SRV records of one
+//! DNS name, one TCP port of one DC, and a DC's clock. [`crate::directory::Session`] does the
+//! real work (credentials, sealed bind, searches); these only say where it would fail.
+
+use super::discover::{self, Candidate};
+use super::dns::SrvRecord;
+use super::error::DirectoryError;
+use super::search::{self, Ctx};
+use ldap3::{LdapConnAsync, LdapConnSettings, StdStream};
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+use tokio::time::timeout;
+
+/// The LDAP port, where the rootDSE (and its `currentTime`) is readable without a bind.
+pub const LDAP_PORT: u16 = 389;
+
+/// A small runtime for one diagnostic step at a time.
+pub struct Probe {
+    runtime: Runtime,
+    timeout: Duration,
+}
+
+impl Probe {
+    pub fn new(timeout: Duration) -> Result<Probe, DirectoryError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| DirectoryError::Internal(format!("async runtime: {e}")))?;
+        Ok(Probe { runtime, timeout })
+    }
+
+    /// The SRV records of `name` through this host's resolver (`Ok(None)`: the name has none).
+    pub fn srv(&self, name: &str) -> Result<Option<Vec<SrvRecord>>, DirectoryError> {
+        let conf = discover::system_resolv_conf();
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        self.runtime.block_on(async {
+            match timeout(self.timeout, discover::query_srv(&conf, name, deadline)).await {
+                Ok(r) => r,
+                Err(_) => Err(DirectoryError::Dns {
+                    name: name.to_string(),
+                    detail: "no answer in time".into(),
+                }),
+            }
+        })
+    }
+
+    /// Opens (and closes) a TCP connection to `host:port`; returns how long the connect took.
+    pub fn tcp(&self, host: &str, port: u16) -> Result<Duration, DirectoryError> {
+        let c = Candidate {
+            host: host.to_string(),
+            port,
+        };
+        let started = Instant::now();
+        self.runtime
+            .block_on(super::connect::tcp_connect(&c, self.timeout))
+            .map(|_| started.elapsed())
+    }
+
+    /// The DC's clock in seconds since the epoch: its rootDSE `currentTime`, read without a
+    /// bind over plain LDAP (the time is public; nothing else is sent). The DC is also the KDC
+    /// this tool uses, so this is the clock Kerberos compares with.
+    pub fn server_time(&self, host: &str) -> Result<i64, DirectoryError> {
+        let c = Candidate {
+            host: host.to_string(),
+            port: LDAP_PORT,
+        };
+        let limit = self.timeout;
+        let text = self.runtime.block_on(async {
+            let tcp = super::connect::tcp_connect(&c, limit).await?;
+            let std_tcp = tcp
+                .into_std()
+                .map_err(|e| DirectoryError::Internal(format!("socket: {e}")))?;
+            let settings = LdapConnSettings::new()
+                .set_conn_timeout(limit)
+                .set_std_stream(StdStream::Tcp(std_tcp));
+            let url = format!("ldap://{}:{}", c.host, c.port);
+            let (conn, mut ldap) =
+                match timeout(limit, LdapConnAsync::with_settings(settings, &url)).await {
+                    Err(_) => {
+                        return Err(DirectoryError::Timeout {
+                            server: c.to_string(),
+                            what: "the LDAP connection",
+                            after: limit,
+                        });
+                    }
+                    Ok(Err(e)) => {
+                        return Err(DirectoryError::Connection {
+                            server: c.to_string(),
+                            detail: e.to_string(),
+                        });
+                    }
+                    Ok(Ok(pair)) => pair,
+                };
+            tokio::spawn(async move {
+                let _ = conn.drive().await;
+            });
+            let server = c.to_string();
+            let transport = |detail: String| DirectoryError::Connection {
+                server: server.clone(),
+                detail,
+            };
+            let mut ctx = Ctx {
+                ldap: &mut ldap,
+                server: &server,
+                timeout: limit,
+                on_transport: &transport,
+            };
+            let t = search::current_time(&mut ctx).await;
+            let _ = timeout(limit.min(Duration::from_secs(1)), ldap.unbind()).await;
+            t
+        })?;
+        parse_generalized_time(&text).ok_or_else(|| DirectoryError::BadReply {
+            server: c.to_string(),
+            detail: format!("currentTime {text:?} is not a GeneralizedTime"),
+        })
+    }
+}
+
+/// LDAP GeneralizedTime as AD and Samba send it (`20261129123456.0Z`: UTC, optional fraction)
+/// to seconds since the epoch. Pure.
+pub fn parse_generalized_time(text: &str) -> Option<i64> {
+    let t = text.strip_suffix('Z')?;
+    let whole = t.split(['.', ',']).next()?;
+    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| whole[r].parse::<u32>().ok();
+    let (y, mo, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (h, mi, s) = (n(8..10)?, n(10..12)?, n(12..14)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = match mo {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&mo) || !(1..=month_days).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let secs = i64::from(h * 3600 + mi * 60 + s);
+    Some(crate::timefmt::days_from_civil(i64::from(y), mo, d) * 86_400 + secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generalized_times() {
+        assert_eq!(parse_generalized_time("19700101000000.0Z"), Some(0));
+        assert_eq!(parse_generalized_time("20000301000000Z"), Some(951_868_800));
+        assert_eq!(parse_generalized_time("20000229000000Z"), Some(951_782_400));
+        assert_eq!(
+            parse_generalized_time("20261129123456.0Z"),
+            Some(1_795_955_696)
+        );
+        for bad in [
+            "",
+            "20261129123456",
+            "2026112912345.0Z",
+            "20261329123456.0Z",
+            "2026112912345x.0Z",
+            "20261129123456+0100",
+            "20260229000000Z",
+            "20260431000000Z",
+        ] {
+            assert_eq!(parse_generalized_time(bad), None, "{bad}");
+        }
+    }
+}
