@@ -1,6 +1,7 @@
 //! `status`: what each account's keytab holds and when it was last and will next be synced,
 //! from the state file and the keytabs. No network. Exit status in the Nagios way: 0 OK,
-//! 1 WARNING (the last attempt failed, not yet stale), 2 CRITICAL (stale or never synced).
+//! 1 WARNING (the last attempt failed, not yet stale), 2 CRITICAL (stale or never synced),
+//! 3 UNKNOWN (no account configured).
 
 use crate::config;
 use crate::error::Error;
@@ -20,6 +21,12 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// Version of the `--json` document; raised when a field changes meaning or disappears.
+pub const JSON_SCHEMA: u32 = 1;
+
+/// Nagios UNKNOWN: no account is configured, so there is nothing to judge (a fresh install).
+pub const EXIT_NOT_CONFIGURED: u8 = 3;
+
 /// Health of one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Health {
@@ -32,6 +39,9 @@ pub enum Health {
 pub fn run(a: StatusArgs) -> Result<u8, Error> {
     let cfg = config::load(&a.config)?;
     let now = super::unix_now();
+    if cfg.accounts.is_empty() {
+        return Ok(not_configured(&cfg, a.json, now));
+    }
     let (st, warning) = state::load(&state::path(&cfg));
     let mut worst = Health::Ok;
     let mut rows = Vec::new();
@@ -68,7 +78,13 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
     }
     let mut out = String::new();
     if a.json {
-        let doc = serde_json::json!({ "now": now, "state_warning": warning, "accounts": rows });
+        let doc = serde_json::json!({
+            "schema": JSON_SCHEMA,
+            "status": match worst { Health::Ok => "ok", Health::Warning => "warning", Health::Stale => "critical" },
+            "now": now,
+            "state_warning": warning,
+            "accounts": rows,
+        });
         out.push_str(&doc.to_string());
         out.push('\n');
     } else {
@@ -109,4 +125,25 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
         Health::Warning => 1,
         Health::Stale => 2,
     })
+}
+
+/// The report for a configuration without accounts (what the package ships).
+fn not_configured(cfg: &config::Config, json: bool, now: u64) -> u8 {
+    let out = if json {
+        let doc = serde_json::json!({
+            "schema": JSON_SCHEMA,
+            "status": "not configured",
+            "now": now,
+            "state_warning": null,
+            "accounts": [],
+        });
+        format!("{doc}\n")
+    } else {
+        format!(
+            "NOT CONFIGURED: no [[account]] table in {}; add one per gMSA\n",
+            cfg.path.display()
+        )
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    EXIT_NOT_CONFIGURED
 }

@@ -177,7 +177,19 @@ fn lingering(
     linger: Duration,
 ) -> Result<(), Error> {
     let mut latest: Vec<(String, Option<Class>)> = Vec::new();
-    let mut pass = scheduled(&config::load(path)?, force, started)?;
+    let cfg = config::load(path)?;
+    if cfg.accounts.is_empty() {
+        // The shipped configuration: a fresh install runs its timer without failing.
+        log::notice(
+            &format!(
+                "no accounts configured; edit {} to add an [[account]] table",
+                path.display()
+            ),
+            &[],
+        );
+        return Ok(());
+    }
+    let mut pass = scheduled(&cfg, force, started)?;
     loop {
         for (name, result) in pass.results {
             match latest.iter_mut().find(|(n, _)| *n == name) {

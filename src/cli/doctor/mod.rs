@@ -38,6 +38,18 @@ pub fn run(a: DoctorArgs) -> Result<u8, Error> {
     let mut r = Report::default();
     let cfg = check_config(&mut r, &a);
     if let Some(cfg) = &cfg {
+        if cfg.accounts.is_empty() {
+            r.warn(
+                FILES,
+                "accounts",
+                "no [[account]] table: sync does nothing",
+                format!(
+                    "add one [[account]] table per gMSA to {} (the commented example in it \
+                     shows every key)",
+                    cfg.path.display()
+                ),
+            );
+        }
         let accounts: Vec<&config::Account> = match &a.account {
             None => cfg.accounts.iter().collect(),
             Some(name) => {
