@@ -4,7 +4,8 @@
 
 use crate::config::Config;
 use crate::fsio::{self, Ownership};
-use crate::state::State;
+use crate::state::{OnDisk, State};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -14,10 +15,12 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The metrics for every configured account, from the state after a run at `now`.
-pub fn render(cfg: &Config, state: &State, now: u64) -> String {
+/// The metrics for every configured account, from the state after a run at `now` and what
+/// each keytab on disk holds (`disk`, by account name; missing = nothing).
+pub fn render(cfg: &Config, state: &State, disk: &BTreeMap<String, OnDisk>, now: u64) -> String {
     let mut out = String::new();
-    let metrics: [(&str, &str, &str); 7] = [
+    let nothing = OnDisk::default();
+    let metrics: [(&str, &str, &str); 9] = [
         (
             "gmsa_keytab_last_success_timestamp_seconds",
             "gauge",
@@ -26,7 +29,17 @@ pub fn render(cfg: &Config, state: &State, now: u64) -> String {
         (
             "gmsa_keytab_kvno",
             "gauge",
-            "Key version number of the current key in the keytab.",
+            "Highest key version number of the account's keys in the keytab on disk.",
+        ),
+        (
+            "gmsa_keytab_keytab_present",
+            "gauge",
+            "1 when the keytab on disk holds keys of the account.",
+        ),
+        (
+            "gmsa_keytab_keytab_current",
+            "gauge",
+            "1 when the keytab on disk holds the kvno of the last successful read.",
         ),
         (
             "gmsa_keytab_next_rotation_timestamp_seconds",
@@ -57,12 +70,25 @@ pub fn render(cfg: &Config, state: &State, now: u64) -> String {
     for (name, kind, help) in metrics {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for acc in &cfg.accounts {
+            let d = disk.get(&acc.name).unwrap_or(&nothing);
             let Some(s) = state.accounts.get(&acc.name) else {
+                // Never synced: only presence is known (no keys yet is worth an alert).
+                if name == "gmsa_keytab_keytab_present" {
+                    sample(
+                        &mut out,
+                        name,
+                        &acc.name,
+                        &acc.keytab,
+                        u64::from(d.present()),
+                    );
+                }
                 continue;
             };
             let value = match name {
                 "gmsa_keytab_last_success_timestamp_seconds" => s.last_success,
-                "gmsa_keytab_kvno" => s.kvno.map(u64::from),
+                "gmsa_keytab_kvno" => d.kvnos.first().copied().map(u64::from),
+                "gmsa_keytab_keytab_present" => Some(u64::from(d.present())),
+                "gmsa_keytab_keytab_current" => s.kvno.map(|k| u64::from(d.kvnos.contains(&k))),
                 "gmsa_keytab_next_rotation_timestamp_seconds" => s.epoch_end,
                 "gmsa_keytab_next_query_timestamp_seconds" => Some(s.next_query),
                 "gmsa_keytab_consecutive_failures" => Some(u64::from(s.consecutive_failures)),
@@ -72,12 +98,7 @@ pub fn render(cfg: &Config, state: &State, now: u64) -> String {
                 )),
             };
             if let Some(v) = value {
-                let _ = writeln!(
-                    out,
-                    "{name}{{account=\"{}\",keytab=\"{}\"}} {v}",
-                    label(&acc.name),
-                    label(&acc.keytab.to_string_lossy())
-                );
+                sample(&mut out, name, &acc.name, &acc.keytab, v);
             }
         }
     }
@@ -88,6 +109,23 @@ pub fn render(cfg: &Config, state: &State, now: u64) -> String {
          gmsa_keytab_last_run_timestamp_seconds {now}"
     );
     out
+}
+
+fn sample(out: &mut String, name: &str, account: &str, keytab: &Path, v: u64) {
+    let _ = writeln!(
+        out,
+        "{name}{{account=\"{}\",keytab=\"{}\"}} {v}",
+        label(account),
+        label(&keytab.to_string_lossy())
+    );
+}
+
+/// What every configured account's keytab holds now (local reads only).
+pub fn on_disk(cfg: &Config, state: &State) -> BTreeMap<String, OnDisk> {
+    cfg.accounts
+        .iter()
+        .map(|a| (a.name.clone(), OnDisk::read(a, state.accounts.get(&a.name))))
+        .collect()
 }
 
 pub fn write(path: &Path, text: &str) -> Result<(), fsio::FsError> {
@@ -124,11 +162,33 @@ mod tests {
                 ..AccountState::default()
             },
         );
-        let text = render(&cfg, &st, 1234);
+        // The keytab on disk holds kvno 4 and 3 (e.g. replaced by hand): kvno comes from it.
+        let mut disk = BTreeMap::new();
+        disk.insert("svc_web$".to_string(), OnDisk { kvnos: vec![4, 3] });
+        let text = render(&cfg, &st, &disk, 1234);
         assert!(
-            text.contains("gmsa_keytab_kvno{account=\"svc_web$\",keytab=\"/k/w\"} 3\n"),
+            text.contains("gmsa_keytab_kvno{account=\"svc_web$\",keytab=\"/k/w\"} 4\n"),
             "{text}"
         );
+        assert!(
+            text.contains("gmsa_keytab_keytab_present{account=\"svc_web$\",keytab=\"/k/w\"} 1\n")
+        );
+        assert!(
+            text.contains("gmsa_keytab_keytab_current{account=\"svc_web$\",keytab=\"/k/w\"} 1\n")
+        );
+        // Never synced: presence only.
+        assert!(
+            text.contains("gmsa_keytab_keytab_present{account=\"svc_new$\",keytab=\"/k/n\"} 0\n")
+        );
+        // Deleted keytab: not present, not current, no kvno sample.
+        let gone = render(&cfg, &st, &BTreeMap::new(), 1234);
+        assert!(
+            gone.contains("gmsa_keytab_keytab_present{account=\"svc_web$\",keytab=\"/k/w\"} 0\n")
+        );
+        assert!(
+            gone.contains("gmsa_keytab_keytab_current{account=\"svc_web$\",keytab=\"/k/w\"} 0\n")
+        );
+        assert!(!gone.contains("gmsa_keytab_kvno{"));
         assert!(text.contains("gmsa_keytab_last_success_timestamp_seconds{account=\"svc_web$\",keytab=\"/k/w\"} 1000\n"));
         assert!(text.contains("gmsa_keytab_next_rotation_timestamp_seconds{account=\"svc_web$\",keytab=\"/k/w\"} 5000\n"));
         assert!(
@@ -136,9 +196,9 @@ mod tests {
         );
         assert!(text.contains("gmsa_keytab_up{account=\"svc_web$\",keytab=\"/k/w\"} 1\n"));
         assert!(text.contains("gmsa_keytab_last_run_timestamp_seconds 1234\n"));
-        // An account never synced has no samples yet, but the metric families are declared.
-        assert!(!text.contains("svc_new"));
-        assert_eq!(text.matches("# TYPE").count(), 8);
+        // An account never synced has no other samples yet, but the metric families are declared.
+        assert_eq!(text.matches("svc_new").count(), 1);
+        assert_eq!(text.matches("# TYPE").count(), 10);
         assert_eq!(label("a\"b\\c"), "a\\\"b\\\\c");
     }
 }

@@ -158,6 +158,53 @@ pub fn keytab_current(entry: Option<&AccountState>) -> bool {
     }
 }
 
+/// What an account's keytab on disk holds: `status` and the metrics report this, not what the
+/// state file remembers writing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OnDisk {
+    /// The kvnos of the account's principal in the keytab, highest first; empty when the file
+    /// is missing, unreadable or holds no key of the account (or its principal is not known
+    /// yet: never synced).
+    pub kvnos: Vec<u32>,
+}
+
+impl OnDisk {
+    /// Reads `acc`'s keytab for the principal last written (local I/O only).
+    pub fn read(acc: &Account, entry: Option<&AccountState>) -> OnDisk {
+        let kvnos = entry
+            .and_then(|e| e.principal.as_deref())
+            .and_then(|p| kvnos_in(&acc.keytab, p))
+            .unwrap_or_default();
+        OnDisk { kvnos }
+    }
+
+    pub fn present(&self) -> bool {
+        !self.kvnos.is_empty()
+    }
+}
+
+/// Why an account that was synced is not usable now, judged from its keytab on disk: missing,
+/// or without the kvno of the last successful read. `None` when fine or never synced. Pure.
+pub fn keytab_problem(entry: Option<&AccountState>, disk: &OnDisk) -> Option<String> {
+    let e = entry?;
+    e.last_success?;
+    let kvno = e.kvno?;
+    if !disk.present() {
+        return Some(format!(
+            "the keytab {} is missing or holds no key of the account",
+            e.keytab.display()
+        ));
+    }
+    if !disk.kvnos.contains(&kvno) {
+        let held: Vec<String> = disk.kvnos.iter().map(|k| k.to_string()).collect();
+        return Some(format!(
+            "the keytab lacks the current kvno {kvno} (it holds {})",
+            held.join(",")
+        ));
+    }
+    None
+}
+
 /// The kvnos a keytab holds for a principal, for `status`.
 pub fn kvnos_in(keytab: &Path, principal: &str) -> Option<Vec<u32>> {
     let bytes = zeroize::Zeroizing::new(std::fs::read(keytab).ok()?);
@@ -184,6 +231,29 @@ mod tests {
             last_success: Some(500),
             ..AccountState::default()
         }
+    }
+
+    #[test]
+    fn keytab_problems_come_from_the_disk() {
+        let mut e = entry();
+        e.keytab = "/k".into();
+        e.kvno = Some(3);
+        let disk = |k: &[u32]| OnDisk { kvnos: k.to_vec() };
+        assert_eq!(keytab_problem(Some(&e), &disk(&[3, 2])), None);
+        assert!(
+            keytab_problem(Some(&e), &disk(&[]))
+                .unwrap()
+                .contains("/k is missing")
+        );
+        assert!(
+            keytab_problem(Some(&e), &disk(&[2, 1]))
+                .unwrap()
+                .contains("lacks the current kvno 3 (it holds 2,1)")
+        );
+        // never synced: nothing to compare with (status says stale for that)
+        assert_eq!(keytab_problem(None, &disk(&[])), None);
+        e.last_success = None;
+        assert_eq!(keytab_problem(Some(&e), &disk(&[])), None);
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn rotation_new_kvno_validates_and_previous_tickets_still_do() {
     let log = sync(&s, &cfg);
     assert_eq!(field(&log, "kvno"), 1, "{log}");
     // Seconds until the DC rolls the password over.
-    let until_rollover = field(&log, "next_query_in_s");
+    let until_rollover = field(&log, "rotation_in_s");
     assert!(until_rollover > 4 * 3600, "{log}");
 
     // Two hours before the rollover: still kvno 1. Get a service ticket and keep it.
@@ -152,7 +152,7 @@ fn a_read_in_the_last_minutes_holds_the_next_keys_before_the_rollover() {
         ),
     );
     let log = sync(&s, &cfg);
-    let until_rollover = field(&log, "next_query_in_s");
+    let until_rollover = field(&log, "rotation_in_s");
 
     // 150 s before the epoch ends the DC already hands out the next password as "current",
     // while msDS-KeyVersionNumber still names the active key.

@@ -50,7 +50,8 @@ pub enum Command {
     ///
     /// Reads the state file and the keytabs only (no network). Exit status, for Nagios-style
     /// checks: 0 all fine, 1 a last attempt failed, 2 an account is stale (its next query is
-    /// overdue by more than `stale-minutes`) or was never synced, 3 no account is configured.
+    /// overdue by more than `stale-minutes`), was never synced, or its keytab on disk is missing
+    /// or lacks the current kvno, 3 no account is configured.
     Status(status::StatusArgs),
     /// List a keytab's entries: principal, name type, kvno, enctype, timestamp. Never keys.
     Show(ShowArgs),

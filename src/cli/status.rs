@@ -1,6 +1,7 @@
 //! `status`: what each account's keytab holds and when it was last and will next be synced,
 //! from the state file and the keytabs. No network. Exit status in the Nagios way: 0 OK,
-//! 1 WARNING (the last attempt failed, not yet stale), 2 CRITICAL (stale or never synced),
+//! 1 WARNING (the last attempt failed, not yet stale), 2 CRITICAL (stale, never synced, or the
+//! keytab on disk is missing or lacks the current kvno),
 //! 3 UNKNOWN (no account configured).
 
 use crate::config;
@@ -35,7 +36,7 @@ pub enum Health {
     Stale,
 }
 
-/// Returns the process exit code (0, 1 or 2) on success.
+/// Returns the process exit code (0, 1, 2 or 3) on success.
 pub fn run(a: StatusArgs) -> Result<u8, Error> {
     let cfg = config::load(&a.config)?;
     let now = super::unix_now();
@@ -47,7 +48,11 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
     let mut rows = Vec::new();
     for acc in &cfg.accounts {
         let e = st.accounts.get(&acc.name);
+        // The keytab on disk, not the state file, says whether the account is usable.
+        let disk = state::OnDisk::read(acc, e);
+        let problem = state::keytab_problem(e, &disk);
         let health = match e {
+            _ if problem.is_some() => Health::Stale,
             None => Health::Stale,
             Some(e) if e.last_success.is_none() => Health::Stale,
             Some(e) if now > e.next_query.saturating_add(cfg.stale_after.as_secs()) => {
@@ -57,9 +62,7 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
             Some(_) => Health::Ok,
         };
         worst = worst.max(health);
-        let kvnos = e
-            .and_then(|e| e.principal.as_deref())
-            .and_then(|p| state::kvnos_in(&acc.keytab, p));
+        let kvnos = disk.present().then_some(&disk.kvnos);
         rows.push(serde_json::json!({
             "account": acc.name,
             "keytab": acc.keytab,
@@ -73,7 +76,14 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
             "consecutive_failures": e.map_or(0, |e| e.consecutive_failures),
             "last_error": e.and_then(|e| e.last_error.clone()),
             "server": e.and_then(|e| e.server.clone()),
-            "status": match health { Health::Ok => "ok", Health::Warning => "warning", Health::Stale => "stale" },
+            "keytab_present": disk.present(),
+            "keytab_problem": problem,
+            "status": match health {
+                _ if problem.is_some() => "critical",
+                Health::Ok => "ok",
+                Health::Warning => "warning",
+                Health::Stale => "stale",
+            },
         }));
     }
     let mut out = String::new();
@@ -114,6 +124,9 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
                 t(&r["next_query"]),
                 t(&r["next_rotation"]),
             ));
+            if let Some(p) = r["keytab_problem"].as_str() {
+                out.push_str(&format!("  problem: {p}; run gmsa-keytab sync\n"));
+            }
             if let Some(err) = r["last_error"].as_str() {
                 out.push_str(&format!("  last error: {err}\n"));
             }

@@ -144,7 +144,7 @@ pub fn run(a: SyncArgs) -> Result<(), Error> {
             cfg.resolve_ids()?;
             let accounts: Vec<&Account> = cfg.accounts.iter().collect();
             let summary = sync::run(&cfg, &accounts, keytab_time(now));
-            report(&summary);
+            report(&summary, &[], now);
             outcome(&summary)
         }
         _ => {
@@ -299,8 +299,19 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
     }
 
     let summary = sync::run(cfg, &due, keytab_time(now));
-    report(&summary);
-    for (acc, r) in due.iter().zip(&summary.accounts) {
+    let planned: Vec<Option<u64>> = due
+        .iter()
+        .zip(&summary.accounts)
+        .map(|(acc, r)| {
+            let jitter = jitter_fraction(&host, &acc.name);
+            r.result
+                .as_ref()
+                .ok()
+                .map(|s| next_after_success(now, s.query_interval, jitter, &policy))
+        })
+        .collect();
+    report(&summary, &planned, now);
+    for ((acc, r), planned) in due.iter().zip(&summary.accounts).zip(&planned) {
         let jitter = jitter_fraction(&host, &acc.name);
         let e = st.accounts.entry(acc.name.clone()).or_default();
         e.keytab = acc.keytab.clone();
@@ -317,7 +328,7 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
                 e.consecutive_failures = 0;
                 e.last_error = None;
                 e.last_exit = None;
-                e.next_query = next_after_success(now, s.query_interval, jitter, &policy);
+                e.next_query = planned.unwrap_or(now);
                 log::debug(
                     "next query planned",
                     &[
@@ -372,17 +383,26 @@ fn next_due(cfg: &Config, st: &state::State, now: u64) -> Option<u64> {
 
 fn write_metrics(cfg: &Config, st: &state::State, now: u64) {
     if let Some(path) = &cfg.metrics_file
-        && let Err(e) = metrics::write(path, &metrics::render(cfg, st, now))
+        && let Err(e) = metrics::write(
+            path,
+            &metrics::render(cfg, st, &metrics::on_disk(cfg, st), now),
+        )
     {
         log::warn(&format!("cannot write the metrics file: {e}"), &[]);
     }
 }
 
-fn report(summary: &sync::Summary) {
+/// One line per account. `planned[i]`: the next query the schedule planned for account i (the
+/// ad-hoc form plans none).
+fn report(summary: &sync::Summary, planned: &[Option<u64>], now: u64) {
     let server = summary.server.clone().unwrap_or_else(|| "-".into());
-    for r in &summary.accounts {
+    for (i, r) in summary.accounts.iter().enumerate() {
         match &r.result {
             Ok(s) => {
+                let rotation = now + s.query_interval.as_secs();
+                let next = planned.get(i).copied().flatten();
+                let next_at = next.map_or("-".to_string(), |t| rfc3339(t as i64));
+                let next_in = next.map_or("-".to_string(), |t| t.saturating_sub(now).to_string());
                 let kvnos: Vec<String> = s.kvnos.iter().map(|k| k.to_string()).collect();
                 // A changed keytab is the event an admin looks for: notice, which the unit's
                 // LogLevelMax=notice keeps; an unchanged one is routine (info).
@@ -403,7 +423,10 @@ fn report(summary: &sync::Summary) {
                         ("enctypes", &s.enctypes.join(",")),
                         ("outcome", &format!("{:?}", s.outcome).to_lowercase()),
                         ("changed", &s.changed),
-                        ("next_query_in_s", &s.query_interval.as_secs()),
+                        ("next_query", &next_at),
+                        ("next_query_in_s", &next_in),
+                        ("rotation", &rfc3339(rotation as i64)),
+                        ("rotation_in_s", &s.query_interval.as_secs()),
                     ],
                 );
             }
