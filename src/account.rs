@@ -7,6 +7,97 @@ use crate::enctype::Enctype;
 use crate::keytab::{NT_PRINCIPAL, NT_SRV_HST, NT_SRV_INST, Principal, PrincipalError};
 use crate::plan::KeySet;
 
+/// Longest account name accepted, not counting the trailing `$`: the SAM limit on
+/// sAMAccountName is 20 characters (gMSAs are advised to stay within 15).
+pub const MAX_ACCOUNT_CHARS: usize = 20;
+/// Longest realm: a DNS domain name.
+pub const MAX_REALM_LEN: usize = 253;
+/// Longest SPN accepted (AD's servicePrincipalName values are far shorter in practice).
+pub const MAX_SPN_LEN: usize = 1024;
+/// Characters AD never allows in a sAMAccountName (MS-ADTS / "User Naming Attributes").
+const FORBIDDEN_IN_ACCOUNT: &str = "\"/\\[]:;|=,+*?<>@";
+
+/// A name that breaks the rules for account names, realms or SPNs. The text says what is
+/// wrong and what a valid name looks like; names are quoted with `{:?}` so control characters
+/// show as escapes and a huge name is cut.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error(
+        "account {0}: not a sAMAccountName: 1 to {MAX_ACCOUNT_CHARS} characters before an \
+         optional trailing '$', no control characters and none of \" / \\ [ ] : ; | = , + * ? \
+         < > @ (e.g. svc_web$)"
+    )]
+    Account(String),
+    #[error(
+        "realm {0}: not a realm: the AD DNS domain, dot-separated labels of letters, digits, \
+         '-' and '_' (e.g. EXAMPLE.TEST)"
+    )]
+    Realm(String),
+    #[error("SPN {0}: {1}")]
+    Spn(String, &'static str),
+}
+
+/// A name as it may appear in an error message: debug-quoted, and cut after 80 characters.
+pub fn quoted(name: &str) -> String {
+    let mut cut: String = name.chars().take(80).collect();
+    if cut.len() < name.len() {
+        cut.push_str("...");
+        return format!("{cut:?} ({} bytes)", name.len());
+    }
+    format!("{cut:?}")
+}
+
+/// Checks a sAMAccountName and returns it with its trailing `$` (added when absent).
+/// Surrounding ASCII spaces are ignored.
+pub fn account_name(input: &str) -> Result<String, NameError> {
+    let name = input.trim_matches(' ');
+    let base = name.strip_suffix('$').unwrap_or(name);
+    if base.is_empty()
+        || base.chars().count() > MAX_ACCOUNT_CHARS
+        || base
+            .chars()
+            .any(|c| c.is_control() || c == '$' || FORBIDDEN_IN_ACCOUNT.contains(c))
+    {
+        return Err(NameError::Account(quoted(input)));
+    }
+    Ok(format!("{base}$"))
+}
+
+/// Checks realm syntax (any case; principals use it upper-cased).
+pub fn realm(input: &str) -> Result<(), NameError> {
+    let ok = !input.is_empty()
+        && input.len() <= MAX_REALM_LEN
+        && input.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(NameError::Realm(quoted(input)))
+    }
+}
+
+/// Sanity of an SPN as text: bounded, no control characters, no whitespace.
+pub fn spn(input: &str) -> Result<(), NameError> {
+    if input.is_empty() || input.len() > MAX_SPN_LEN {
+        return Err(NameError::Spn(
+            quoted(input),
+            "empty or longer than 1024 bytes",
+        ));
+    }
+    if input.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(NameError::Spn(
+            quoted(input),
+            "contains a control or white-space character",
+        ));
+    }
+    Ok(())
+}
+
 /// The principals one gMSA is known by: `sam$@REALM` first, then each SPN (realm appended when
 /// absent, realm upper-cased). Duplicates are dropped, first occurrence wins.
 pub fn principals(
@@ -95,6 +186,46 @@ mod tests {
         );
         let types: Vec<u32> = p.iter().map(|p| p.name_type).collect();
         assert_eq!(types, [1, 3, 3, 2]);
+    }
+
+    #[test]
+    fn account_name_rules() {
+        assert_eq!(account_name("svc_web").unwrap(), "svc_web$");
+        assert_eq!(account_name(" svc_web$ ").unwrap(), "svc_web$");
+        assert_eq!(account_name("a(b").unwrap(), "a(b$");
+        assert_eq!(account_name(&"a".repeat(20)).unwrap().len(), 21);
+        for bad in [
+            "", "$", "a/b", "a@b", "a\\b", "a[b", "a]b", "a:b", "a;b", "a|b", "a=b", "a,b", "a+b",
+            "a*b", "a?b", "a<b", "a>b", "a\"b", "a\nb", "a\tb", "a\u{7f}b", "a$b$", "a$$",
+        ] {
+            assert!(account_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(account_name(&"a".repeat(21)).is_err());
+        let long = "x".repeat(70_000);
+        let e = account_name(&long).unwrap_err().to_string();
+        assert!(e.len() < 400 && e.contains("70000 bytes"), "{e}");
+    }
+
+    #[test]
+    fn realm_and_spn_rules() {
+        assert!(realm("EXAMPLE.TEST").is_ok());
+        assert!(realm("ad-1.example_x.test").is_ok());
+        for bad in [
+            "",
+            ".",
+            "A..B",
+            "A B",
+            "A\nB",
+            "A@B",
+            "A/B",
+            &"a".repeat(64),
+        ] {
+            assert!(realm(bad).is_err(), "{bad:?}");
+        }
+        assert!(spn("HTTP/web.example.test").is_ok());
+        assert!(spn("HTTP/web\n.example.test").is_err());
+        assert!(spn("HTTP/web example").is_err());
+        assert!(principals("svc$", "R", &["HTTP/a\tb".into()]).is_err());
     }
 
     #[test]

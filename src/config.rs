@@ -152,15 +152,39 @@ impl Ctx<'_> {
     }
 }
 
-/// Reads and validates a configuration file.
+pub mod trust;
+
+/// Reads and validates a configuration file. Run as root, the file and its hook programs must
+/// also be trusted ([`trust`]): root-owned and not writable by group or others.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let src = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let cfg = load_untrusted(path)?;
+    if nix::unistd::geteuid().is_root() {
+        trust::check(&cfg)?;
+    }
+    Ok(cfg)
+}
+
+/// Reads and validates a configuration file, without the ownership checks.
+pub fn load_untrusted(path: &Path) -> Result<Config, ConfigError> {
+    use crate::fsio::bounded::{self, ReadError};
+    let bytes = bounded::read_file(path, bounded::MAX_CONFIG).map_err(|e| ConfigError {
         path: path.to_path_buf(),
         line: None,
-        key: "file".into(),
+        // "file" (66) when it cannot be read; a file that is there but unusable is 78.
+        key: match e {
+            ReadError::Io(_) => "file",
+            _ => "size",
+        }
+        .into(),
         message: format!("cannot read it: {e}"),
     })?;
-    parse(path, &src)
+    let src = std::str::from_utf8(&bytes).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        line: None,
+        key: "syntax".into(),
+        message: format!("not UTF-8 text: {e}"),
+    })?;
+    parse(path, src)
 }
 
 /// Parses and validates configuration text. Pure.
@@ -199,13 +223,9 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
         }
     }
     if let Some(r) = &raw.realm
-        && (r.get_ref().is_empty() || r.get_ref().contains(char::is_whitespace))
+        && let Err(e) = crate::account::realm(r.get_ref())
     {
-        return cx.err(
-            r.span(),
-            "realm",
-            format!("{:?} is not a realm", r.get_ref()),
-        );
+        return cx.err(r.span(), "realm", e.to_string());
     }
     let protection = match &raw.protection {
         None => Protection::default(),
@@ -311,15 +331,10 @@ pub fn account_name(name: &str) -> String {
 }
 
 fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
-    let name = a.name.get_ref().trim();
-    if name.is_empty() || name.contains(['/', '@', '\\', '*', '(', ')', '\0']) {
-        return cx.err(
-            a.name.span(),
-            "name",
-            format!("{name:?} is not a sAMAccountName such as svc_web$"),
-        );
-    }
-    let name = account_name(name);
+    let name = match crate::account::account_name(a.name.get_ref()) {
+        Ok(n) => n,
+        Err(e) => return cx.err(a.name.span(), "name", e.to_string()),
+    };
     let keytab = a.keytab.get_ref();
     if !keytab.is_absolute() || keytab.file_name().is_none() {
         return cx.err(
@@ -344,13 +359,6 @@ fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
             }
         },
     };
-    if mode & 0o7002 != 0 {
-        return cx.err(
-            a.mode.as_ref().map_or(a.keytab.span(), |m| m.span()),
-            "mode",
-            format!("{mode:04o} makes the keytab world-writable or set-id; use 0600 or 0640"),
-        );
-    }
     let spns = match &a.spns {
         None => Spns::Auto,
         Some(s) => match s.get_ref() {
@@ -415,9 +423,9 @@ fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
     let group = a.group.as_ref().map(|g| g.get_ref().clone());
     for (key, v) in [("owner", &a.owner), ("group", &a.group)] {
         if let Some(v) = v
-            && v.get_ref().trim().is_empty()
+            && let Err(e) = crate::cli::parse_id(v.get_ref())
         {
-            return cx.err(v.span(), key, "must not be empty".into());
+            return cx.err(v.span(), key, e);
         }
     }
     Ok(Account {

@@ -32,8 +32,19 @@ pub enum Error {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A bounded read of outside input failed (missing, not a file, too large, silent).
+    #[error("cannot read {what} {}: {problem}", path.display())]
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        problem: crate::fsio::bounded::ReadError,
+        /// The class when the input is over its size limit (65 blob, 78 config, 79 keytab).
+        too_large: Class,
+    },
     #[error(transparent)]
     Fs(#[from] FsError),
+    #[error("{0}")]
+    Name(#[from] crate::account::NameError),
     #[error("invalid principal: {0}")]
     Principal(#[from] PrincipalError),
     #[error(transparent)]
@@ -60,11 +71,19 @@ impl Error {
                 Class::NoPerm
             }
             Error::Input { .. } => Class::NoInput,
+            Error::Read { problem, .. } if problem.is_permission() => Class::NoPerm,
+            Error::Read {
+                problem: crate::fsio::bounded::ReadError::TooLarge { .. },
+                too_large,
+                ..
+            } => *too_large,
+            Error::Read { .. } => Class::NoInput,
             Error::Fs(e) => e.class(),
             Error::Config(e) => e.class(),
             Error::Directory(e) => e.class(),
             Error::Shared(_, c) => *c,
             Error::Principal(_)
+            | Error::Name(_)
             | Error::Enctypes(_)
             | Error::UnknownEnctype(_)
             | Error::Usage(_) => Class::Usage,

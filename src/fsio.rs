@@ -7,14 +7,18 @@
 //! by `flock` on `<keytab>.lock`.
 
 use nix::fcntl::{Flock, FlockArg};
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use crate::exit::Class;
+
+pub mod bounded;
 
 /// Owner, group and mode wanted for a keytab. `None` keeps the existing file's owner/group
 /// (or, for a new file, what the kernel gives it: the caller's uid and the directory's rules).
@@ -49,11 +53,35 @@ pub enum Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum FsError {
     #[error(
-        "{path}: refusing to write through a symbolic link; point the configuration at the real file"
+        "{}: refusing to write through a symbolic link; point the configuration at the real file",
+        path.display()
     )]
     Symlink { path: PathBuf },
-    #[error("{path}: exists but is not a regular file")]
-    NotRegular { path: PathBuf },
+    #[error(
+        "{}: exists but is a {kind}, not a regular file; remove it or choose another path",
+        path.display()
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("{}: not a file path (it names no file)", path.display())]
+    NoFileName { path: PathBuf },
+    #[error(
+        "{}: {size} bytes is over the {} MiB a keytab may have; it was left untouched. Inspect it \
+         with `klist -k`, then move it aside",
+        path.display(), bounded::MAX_KEYTAB / (1024 * 1024)
+    )]
+    TooLarge { path: PathBuf, size: u64 },
+    #[error(
+        "{}: the new keytab is already in place (renamed over the old one), but the fsync of \
+         its directory {} failed: {source}. Services see the new keys now, but after a crash or \
+         power loss the directory may still show the old file: check the file system and \
+         its storage (dmesg, df), then run again (an unchanged keytab is not rewritten)",
+        path.display(), dir.display()
+    )]
+    DirSyncAfterRename {
+        path: PathBuf,
+        dir: PathBuf,
+        source: io::Error,
+    },
     #[error("{path}: the directory does not exist; create it (e.g. install -d -m 0755 DIR) first")]
     NoDirectory { path: PathBuf },
     #[error("{path}: permission denied while {doing}: {source}")]
@@ -90,6 +118,8 @@ impl FsError {
             FsError::Permission { .. } => Class::NoPerm,
             FsError::LockTimeout { .. } => Class::TempFail,
             FsError::UnknownId { .. } => Class::Config,
+            FsError::NoFileName { .. } => Class::Usage,
+            FsError::TooLarge { .. } => Class::BadKeytab,
             _ => Class::CantCreate,
         }
     }
@@ -126,19 +156,19 @@ struct Existing {
 pub struct Locked {
     path: PathBuf,
     dir: PathBuf,
-    name: String,
+    name: OsString,
     existing: Option<Existing>,
     _lock: Flock<File>,
 }
 
-fn split(path: &Path) -> Result<(PathBuf, String), FsError> {
+/// Directory and file name of a keytab path. Names need not be UTF-8.
+fn split(path: &Path) -> Result<(PathBuf, OsString), FsError> {
     let name = path
         .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| FsError::NotRegular {
+        .ok_or_else(|| FsError::NoFileName {
             path: path.to_path_buf(),
         })?
-        .to_string();
+        .to_os_string();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -146,26 +176,102 @@ fn split(path: &Path) -> Result<(PathBuf, String), FsError> {
     Ok((dir, name))
 }
 
-fn temp_prefix(name: &str) -> String {
-    format!(".{name}.gmsa-keytab-tmp.")
+/// Checks, before anything runs, that a keytab path names a file (`/`, `..` and `dir/` do not).
+pub fn check_target_name(path: &Path) -> Result<(), FsError> {
+    let ends_in_slash = path.as_os_str().as_bytes().ends_with(b"/");
+    if ends_in_slash || path.file_name().is_none() {
+        return Err(FsError::NoFileName {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn with_suffix(name: &OsStr, prefix: &str, suffix: &str) -> OsString {
+    let mut s = OsString::from(prefix);
+    s.push(name);
+    s.push(suffix);
+    s
+}
+
+fn temp_prefix(name: &OsStr) -> OsString {
+    with_suffix(name, ".", ".gmsa-keytab-tmp.")
+}
+
+/// The target may be missing or a regular file; a symlink, FIFO, socket, device or directory
+/// there is refused before anything (the lock file included) is created.
+fn check_target(path: &Path) -> Result<(), FsError> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path, "inspecting the keytab")(e)),
+        Ok(m) if m.file_type().is_symlink() => Err(FsError::Symlink {
+            path: path.to_path_buf(),
+        }),
+        Ok(m) if !m.file_type().is_file() => Err(FsError::NotRegular {
+            path: path.to_path_buf(),
+            kind: bounded::kind_of(m.file_type()),
+        }),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Opens (creating if needed) the lock file. `O_NONBLOCK`: a FIFO there fails at once
+/// (ENXIO, no reader) instead of blocking the open; `O_NOFOLLOW`: a symlink is refused; the
+/// opened file must be a regular file.
+fn open_lock(lock_path: &Path) -> Result<File, FsError> {
+    if let Ok(m) = fs::symlink_metadata(lock_path)
+        && !m.file_type().is_file()
+    {
+        return Err(FsError::NotRegular {
+            path: lock_path.to_path_buf(),
+            kind: bounded::kind_of(m.file_type()),
+        });
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(
+            libc_flags::O_NOFOLLOW
+                | libc_flags::O_CLOEXEC
+                | libc_flags::O_NONBLOCK
+                | libc_flags::O_NOCTTY,
+        )
+        .open(lock_path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc_flags::ELOOP) => FsError::Symlink {
+                path: lock_path.to_path_buf(),
+            },
+            Some(libc_flags::ENXIO) => FsError::NotRegular {
+                path: lock_path.to_path_buf(),
+                kind: "FIFO (named pipe)",
+            },
+            _ => io_err(lock_path, "opening the lock file")(e),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(io_err(lock_path, "inspecting the lock file"))?;
+    if !meta.file_type().is_file() {
+        return Err(FsError::NotRegular {
+            path: lock_path.to_path_buf(),
+            kind: bounded::kind_of(meta.file_type()),
+        });
+    }
+    Ok(file)
 }
 
 /// Takes the writer lock for `path` (waiting up to `wait`), removes temp files a crashed
-/// writer left, and reads the current content without following a symlink.
+/// writer left, and reads the current content without following a symlink. The target is
+/// checked first, so nothing is created next to a path that cannot be a keytab.
 pub fn lock(path: &Path, wait: Duration) -> Result<Locked, FsError> {
     let (dir, name) = split(path)?;
     if !dir.is_dir() {
         return Err(FsError::NoDirectory { path: dir });
     }
-    let lock_path = dir.join(format!("{name}.lock"));
-    let lock_file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc_flags::O_NOFOLLOW | libc_flags::O_CLOEXEC)
-        .open(&lock_path)
-        .map_err(io_err(&lock_path, "opening the lock file"))?;
+    check_target(path)?;
+    let lock_path = dir.join(with_suffix(&name, "", ".lock"));
+    let lock_file = open_lock(&lock_path)?;
     let start = Instant::now();
     let mut file = lock_file;
     let lock = loop {
@@ -199,14 +305,11 @@ pub fn lock(path: &Path, wait: Duration) -> Result<Locked, FsError> {
 }
 
 /// Temp files of this keytab can only be left by a writer that died: we hold the lock.
-fn remove_stale_temps(dir: &Path, name: &str) {
+fn remove_stale_temps(dir: &Path, name: &OsStr) {
     let prefix = temp_prefix(name);
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
-            if e.file_name()
-                .to_str()
-                .is_some_and(|n| n.starts_with(&prefix))
-            {
+            if e.file_name().as_bytes().starts_with(prefix.as_bytes()) {
                 let _ = fs::remove_file(e.path());
             }
         }
@@ -225,14 +328,16 @@ fn read_existing(path: &Path) -> Result<Option<Existing>, FsError> {
         Ok(m) if !m.file_type().is_file() => {
             return Err(FsError::NotRegular {
                 path: path.to_path_buf(),
+                kind: bounded::kind_of(m.file_type()),
             });
         }
         Ok(_) => {}
     }
-    // O_NOFOLLOW closes the window between the check above and the open.
-    let mut file = OpenOptions::new()
+    // O_NOFOLLOW closes the window between the check above and the open; O_NONBLOCK keeps a
+    // FIFO swapped in meanwhile from blocking the open (fstat below refuses it).
+    let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc_flags::O_NOFOLLOW | libc_flags::O_CLOEXEC)
+        .custom_flags(libc_flags::O_NOFOLLOW | libc_flags::O_CLOEXEC | libc_flags::O_NONBLOCK)
         .open(path)
         .map_err(|e| match e.raw_os_error() {
             Some(libc_flags::ELOOP) => FsError::Symlink {
@@ -243,9 +348,30 @@ fn read_existing(path: &Path) -> Result<Option<Existing>, FsError> {
     let meta = file
         .metadata()
         .map_err(io_err(path, "inspecting the keytab"))?;
+    if !meta.file_type().is_file() {
+        return Err(FsError::NotRegular {
+            path: path.to_path_buf(),
+            kind: bounded::kind_of(meta.file_type()),
+        });
+    }
+    if meta.len() > bounded::MAX_KEYTAB {
+        return Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+        });
+    }
     let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
-    file.read_to_end(&mut bytes)
+    // The file may grow after the fstat: the limit holds anyway.
+    (&file)
+        .take(bounded::MAX_KEYTAB + 1)
+        .read_to_end(&mut bytes)
         .map_err(io_err(path, "reading the keytab"))?;
+    if bytes.len() as u64 > bounded::MAX_KEYTAB {
+        return Err(FsError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+        });
+    }
     Ok(Some(Existing {
         bytes,
         uid: meta.uid(),
@@ -296,7 +422,11 @@ impl Locked {
         }
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
-            .map_err(io_err(&self.dir, "fsync of the directory"))?;
+            .map_err(|source| FsError::DirSyncAfterRename {
+                path: self.path.clone(),
+                dir: self.dir.clone(),
+                source,
+            })?;
         let created = self.existing.is_none();
         let meta = tmp.metadata().map_err(io_err(&self.path, "inspecting"))?;
         self.existing = Some(Existing {
@@ -320,9 +450,9 @@ impl Locked {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0);
-            let p = self
-                .dir
-                .join(format!("{prefix}{}.{nanos:x}{attempt}", std::process::id()));
+            let mut leaf = prefix.clone();
+            leaf.push(format!("{}.{nanos:x}{attempt}", std::process::id()));
+            let p = self.dir.join(leaf);
             match OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -382,7 +512,10 @@ impl Locked {
 
 /// Resolves a user name or numeric uid.
 pub fn resolve_user(spec: &str, path: &Path) -> Result<u32, FsError> {
-    if let Ok(n) = spec.parse::<u32>() {
+    // u32::MAX is (uid_t)-1: chown's "no change". Never a real user.
+    if let Ok(n) = spec.parse::<u32>()
+        && n != u32::MAX
+    {
         return Ok(n);
     }
     match nix::unistd::User::from_name(spec) {
@@ -397,7 +530,9 @@ pub fn resolve_user(spec: &str, path: &Path) -> Result<u32, FsError> {
 
 /// Resolves a group name or numeric gid.
 pub fn resolve_group(spec: &str, path: &Path) -> Result<u32, FsError> {
-    if let Ok(n) = spec.parse::<u32>() {
+    if let Ok(n) = spec.parse::<u32>()
+        && n != u32::MAX
+    {
         return Ok(n);
     }
     match nix::unistd::Group::from_name(spec) {
@@ -414,7 +549,10 @@ pub fn resolve_group(spec: &str, path: &Path) -> Result<u32, FsError> {
 mod libc_flags {
     pub const O_NOFOLLOW: i32 = nix::fcntl::OFlag::O_NOFOLLOW.bits();
     pub const O_CLOEXEC: i32 = nix::fcntl::OFlag::O_CLOEXEC.bits();
+    pub const O_NONBLOCK: i32 = nix::fcntl::OFlag::O_NONBLOCK.bits();
+    pub const O_NOCTTY: i32 = nix::fcntl::OFlag::O_NOCTTY.bits();
     pub const ELOOP: i32 = nix::errno::Errno::ELOOP as i32;
+    pub const ENXIO: i32 = nix::errno::Errno::ENXIO as i32;
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ pub enum PrincipalError {
     BadEscape(String),
     #[error("principal {0:?} has more than one '@'")]
     TwoRealms(String),
+    #[error(
+        "principal {0:?} contains a control or white-space character, or is longer than 1024 bytes"
+    )]
+    BadCharacter(String),
 }
 
 impl Principal {
@@ -46,6 +50,11 @@ impl Principal {
         default_realm: Option<&str>,
         name_type: u32,
     ) -> Result<Principal, PrincipalError> {
+        // Control characters would land in keytabs and log lines; no real principal has them.
+        if text.len() > 1024 || text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            let shown: String = text.chars().take(80).collect();
+            return Err(PrincipalError::BadCharacter(shown));
+        }
         let mut components: Vec<Vec<u8>> = vec![Vec::new()];
         let mut realm: Option<Vec<u8>> = None;
         let mut chars = text.chars();

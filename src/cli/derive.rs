@@ -7,11 +7,12 @@ use crate::blobfile;
 use crate::crypto::gmsa_salt;
 use crate::enctype::{self, Enctype};
 use crate::error::Error;
+use crate::exit::Class;
+use crate::fsio::bounded;
 use crate::fsio::{self, Ownership};
 use crate::log;
 use crate::update::{self, Change};
 use clap::Args;
-use std::io::Read;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
 
@@ -52,24 +53,42 @@ pub struct DeriveArgs {
     pub lenient: bool,
 }
 
-fn read_input(path: &PathBuf) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let mut buf = Zeroizing::new(Vec::new());
+/// The blob input, bounded in size, and in time when it is a stream: an idle or endless
+/// standard input ends in an error, not a hang or a memory blow-up.
+fn read_input(path: &std::path::Path) -> Result<Zeroizing<Vec<u8>>, Error> {
     let res = if path.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut buf)
+        bounded::read_stream(
+            std::io::stdin().lock(),
+            bounded::MAX_BLOB_INPUT,
+            bounded::STREAM_IDLE,
+        )
     } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut buf))
+        bounded::read_file_or_stream(path, bounded::MAX_BLOB_INPUT, bounded::STREAM_IDLE)
     };
-    res.map_err(|error| Error::Input {
-        path: path.clone(),
-        error,
-    })?;
-    Ok(buf)
+    res.map_err(|problem| Error::Read {
+        what: "the blob",
+        path: if path.as_os_str() == "-" {
+            PathBuf::from("standard input")
+        } else {
+            path.to_path_buf()
+        },
+        problem,
+        too_large: Class::BadBlob,
+    })
 }
 
 pub fn run(a: DeriveArgs) -> Result<(), Error> {
     let source_name = a.blob.display().to_string();
     // Everything that can be wrong with the arguments is checked before reading secrets.
     let enctypes = enctype::select(a.supported_enctypes, a.enctypes.as_deref())?;
+    // The name as given is the salt input (derive keeps it as typed, `$` or not); the rules
+    // only refuse what no sAMAccountName can be.
+    account::account_name(&a.account)?;
+    account::realm(&a.realm)?;
+    for p in &a.principals {
+        account::spn(p)?;
+    }
+    fsio::check_target_name(&a.keytab)?;
     let principals = account::principals(&a.account, &a.realm, &a.principals)?;
     let own = Ownership {
         uid: a

@@ -68,8 +68,27 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
 }
 
+/// Keeps secrets in the process: no core dump (`RLIMIT_CORE` 0, hard limit too, so nothing in
+/// this process can raise it again) and not dumpable (`PR_SET_DUMPABLE` 0: no core even when
+/// `fs.suid_dumpable` or a crash handler would take one, and no ptrace attach by the same
+/// non-root user). Done first, before any secret exists. Returns what could not be set.
+pub fn harden_process() -> Vec<String> {
+    use nix::sys::resource::{Resource, setrlimit};
+    let mut failed = Vec::new();
+    if let Err(e) = setrlimit(Resource::RLIMIT_CORE, 0, 0) {
+        failed.push(format!("RLIMIT_CORE 0: {e}"));
+    }
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        failed.push(format!("PR_SET_DUMPABLE 0: {e}"));
+    }
+    // Hooks get no descriptor we inherited (see hooks.rs).
+    crate::sys::cloexec_inherited();
+    failed
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    let hardening_failed = harden_process();
     log::detect_journal();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -90,6 +109,9 @@ pub fn main() -> ExitCode {
     });
     if let Some(level) = level {
         log::set_level(level);
+    }
+    for f in &hardening_failed {
+        log::warn("cannot keep secrets out of core dumps", &[("setting", f)]);
     }
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
@@ -116,12 +138,13 @@ fn run(command: Command) -> Result<u8, Error> {
 #[derive(Debug, Clone, clap::Args)]
 pub struct FileArgs {
     /// Owner of the keytab (name or uid). Default: keep the existing owner.
-    #[arg(long, value_name = "USER")]
+    #[arg(long, value_name = "USER", value_parser = parse_id)]
     pub owner: Option<String>,
     /// Group of the keytab (name or gid). Default: keep the existing group.
-    #[arg(long, value_name = "GROUP")]
+    #[arg(long, value_name = "GROUP", value_parser = parse_id)]
     pub group: Option<String>,
-    /// Mode of the keytab, octal.
+    /// Mode of the keytab, octal: 0400, 0440, 0600 or 0640 (read for owner and group, write
+    /// only for the owner; everything else is refused).
     #[arg(long, default_value = "0600", value_parser = parse_mode)]
     pub mode: u32,
 }
@@ -139,15 +162,42 @@ pub fn keytab_time(now: u64) -> u32 {
     u32::try_from(now).unwrap_or(u32::MAX)
 }
 
-/// Parses an octal file mode such as `0640` or `640`.
+/// The keytab modes allowed: read for the owner and the group, write only for the owner.
+pub const ALLOWED_MODES: [u32; 4] = [0o400, 0o440, 0o600, 0o640];
+
+/// Parses an octal keytab mode such as `0640` or `640`, and applies the mode policy: setuid,
+/// setgid, sticky, execute, group write and any bit for others are refused.
 pub fn parse_mode(s: &str) -> Result<u32, String> {
     let digits = s.strip_prefix("0o").unwrap_or(s);
+    let policy = "keytab modes grant read to the owner and the group and write only to the \
+                  owner: use 0400, 0440, 0600 or 0640";
     match u32::from_str_radix(digits, 8) {
-        Ok(m) if m <= 0o7777 => Ok(m),
-        _ => Err(format!(
-            "{s:?} is not an octal file mode such as 0600 or 0640"
-        )),
+        Ok(m) if ALLOWED_MODES.contains(&m) => Ok(m),
+        Ok(m) if m <= 0o7777 => Err(format!("{s:?} ({m:04o}) is refused: {policy}")),
+        _ => Err(format!("{s:?} is not an octal file mode; {policy}")),
     }
+}
+
+/// Checks a user or group given as a name or a number. `4294967295` is `(uid_t)-1`, which
+/// chown(2) reads as "no change": refused rather than silently ignored.
+pub fn parse_id(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().any(char::is_control) || s.len() > 256 {
+        return Err(format!(
+            "{} is not a user or group name",
+            crate::account::quoted(s)
+        ));
+    }
+    if let Ok(n) = s.parse::<u64>()
+        && n >= u64::from(u32::MAX)
+    {
+        return Err(format!(
+            "{s} is not a valid id: 4294967295 is (uid_t)-1, which chown reads as \"no change\""
+        ));
+    }
+    Ok(s.to_string())
 }
 
 /// Parses a number in decimal or `0x` hex.
@@ -170,11 +220,34 @@ mod tests {
     }
 
     #[test]
+    fn hardening_disables_core_dumps() {
+        use nix::sys::resource::{Resource, getrlimit};
+        assert!(harden_process().is_empty());
+        assert_eq!(getrlimit(Resource::RLIMIT_CORE).unwrap(), (0, 0));
+        assert!(!nix::sys::prctl::get_dumpable().unwrap());
+    }
+
+    #[test]
     fn modes_and_numbers() {
         assert_eq!(parse_mode("0640"), Ok(0o640));
         assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0400"), Ok(0o400));
+        assert_eq!(parse_mode("0o440"), Ok(0o440));
         assert!(parse_mode("0999").is_err());
         assert!(parse_mode("77777").is_err());
+        for bad in [
+            "7777", "4600", "2640", "1600", "0700", "0660", "0644", "0666", "0604", "0000", "0200",
+            "0610", "0641",
+        ] {
+            let e = parse_mode(bad).unwrap_err();
+            assert!(e.contains("0400, 0440, 0600 or 0640"), "{bad}: {e}");
+        }
+        assert!(parse_id("4294967295").is_err());
+        assert!(parse_id("99999999999").is_err());
+        assert!(parse_id("").is_err());
+        assert!(parse_id("a\nb").is_err());
+        assert_eq!(parse_id("0").as_deref(), Ok("0"));
+        assert_eq!(parse_id("www-data").as_deref(), Ok("www-data"));
         assert_eq!(parse_u32("0x1c"), Ok(28));
         assert_eq!(parse_u32("28"), Ok(28));
         assert!(parse_u32("x").is_err());

@@ -2,10 +2,12 @@
 
 use crate::enctype::enctype_name;
 use crate::error::Error;
+use crate::exit::Class;
+use crate::fsio::bounded;
 use crate::keytab::Keytab;
 use crate::timefmt::rfc3339;
 use clap::Args;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -31,12 +33,12 @@ fn name_type_name(t: u32) -> &'static str {
 }
 
 pub fn run(a: ShowArgs) -> Result<(), Error> {
-    let mut bytes = zeroize::Zeroizing::new(Vec::new());
-    std::fs::File::open(&a.keytab)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|error| Error::Input {
+    let bytes =
+        bounded::read_file(&a.keytab, bounded::MAX_KEYTAB).map_err(|problem| Error::Read {
+            what: "the keytab",
             path: a.keytab.clone(),
-            error,
+            problem,
+            too_large: Class::BadKeytab,
         })?;
     let kt = Keytab::parse(&bytes).map_err(|error| Error::Keytab {
         path: a.keytab.clone(),

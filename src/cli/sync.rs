@@ -92,11 +92,14 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
             keytab.display()
         )));
     }
-    let name = if name.ends_with('$') {
-        name.to_string()
-    } else {
-        format!("{name}$")
-    };
+    let name = crate::account::account_name(name)?;
+    if let Some(r) = &a.realm {
+        crate::account::realm(r)?;
+    }
+    for s in &a.spns {
+        crate::account::spn(s)?;
+    }
+    crate::fsio::check_target_name(keytab)?;
     Ok(Config {
         path: PathBuf::from("(command line)"),
         client_keytab: a.client_keytab.clone(),

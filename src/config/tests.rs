@@ -134,8 +134,33 @@ fn errors_name_key_and_line() {
         "{e}"
     );
 
-    let e = err(&format!("{MINIMAL}mode = \"0666\"\n"));
-    assert!(e.message.contains("world-writable"), "{e}");
+    for bad in ["0666", "0644", "7777", "0660", "0700", "4600"] {
+        let e = err(&format!("{MINIMAL}mode = \"{bad}\"\n"));
+        assert_eq!((e.key.as_str(), e.line), ("mode", Some(7)), "{e}");
+        assert!(e.message.contains("0400, 0440, 0600 or 0640"), "{e}");
+    }
+    for ok in ["0400", "0440", "0600", "0640"] {
+        assert!(p(&format!("{MINIMAL}mode = \"{ok}\"\n")).is_ok(), "{ok}");
+    }
+    for (key, bad) in [
+        ("owner", "4294967295"),
+        ("group", "4294967295"),
+        ("owner", " "),
+    ] {
+        let e = err(&format!("{MINIMAL}{key} = \"{bad}\"\n"));
+        assert_eq!((e.key.as_str(), e.line), (key, Some(7)), "{e}");
+    }
+    let e = err("version = 1\n[[account]]\nname=\"a\\nb\"\nkeytab=\"/k\"\n");
+    assert_eq!((e.key.as_str(), e.line), ("name", Some(3)), "{e}");
+    let e = err(&format!(
+        "version = 1\n[[account]]\nname=\"{}\"\nkeytab=\"/k\"\n",
+        "x".repeat(70_000)
+    ));
+    assert!(e.message.len() < 400, "{e}");
+    let e = err("version = 1\nrealm = \"EX AMPLE\"\n[[account]]\nname=\"a\"\nkeytab=\"/k\"\n");
+    assert_eq!((e.key.as_str(), e.line), ("realm", Some(2)), "{e}");
+    let e = err(&format!("{MINIMAL}spns = [\"HTTP/a\\tb\"]\n"));
+    assert_eq!(e.key, "spns", "{e}");
 
     let e = err(&format!("{MINIMAL}enctypes = [\"aes256\", \"aes512\"]\n"));
     assert_eq!((e.key.as_str(), e.line), ("enctypes", Some(7)), "{e}");

@@ -53,20 +53,7 @@ pub fn escape_filter_value(value: &str) -> String {
 /// The sAMAccountName for a configured account name: `svc_web` and `svc_web$` both give
 /// `svc_web$`. Characters AD forbids in sAMAccountName are refused.
 pub fn sam_account_name(account: &str) -> Result<String, DirectoryError> {
-    let name = account.trim();
-    let base = name.strip_suffix('$').unwrap_or(name);
-    const FORBIDDEN: &str = "\"/\\[]:;|=,+*?<>@$";
-    if base.is_empty()
-        || base.chars().count() > 64
-        || base
-            .chars()
-            .any(|c| c.is_control() || FORBIDDEN.contains(c))
-    {
-        return Err(DirectoryError::BadOption(format!(
-            "{account:?} is not a gMSA account name (expected something like svc_web$)"
-        )));
-    }
-    Ok(format!("{base}$"))
+    crate::account::account_name(account).map_err(|e| DirectoryError::BadOption(e.to_string()))
 }
 
 /// `DC=example,DC=test` → `EXAMPLE.TEST`. Only pure DC= naming contexts map to a realm.

@@ -504,6 +504,8 @@ fn keytab_name(path: &Path) -> Option<CString> {
     CString::new(bytes).ok()
 }
 
+mod fds;
+pub use fds::cloexec_inherited;
 mod gss;
 pub use gss::display_status;
 use gss::{acquire_cred_from, memory_ccache_name};

@@ -44,7 +44,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l suppo
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l principal -d 'An SPN to write keys for as well (repeatable), e.g. HTTP/web.example.test. The realm is appended when absent' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l owner -d 'Owner of the keytab (name or uid). Default: keep the existing owner' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l group -d 'Group of the keytab (name or gid). Default: keep the existing group' -r
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l mode -d 'Mode of the keytab, octal' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l mode -d 'Mode of the keytab, octal: 0400, 0440, 0600 or 0640 (read for owner and group, write only for the owner; everything else is refused)' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l lenient -d 'Accept passwords of a length other than the 256 bytes DCs generate'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -67,7 +67,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l enctype
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l spn -d 'SPNs to write (repeatable). Default: every servicePrincipalName of the account' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l owner -d 'Owner of the keytab (name or uid). Default: keep the existing owner' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l group -d 'Group of the keytab (name or gid). Default: keep the existing group' -r
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l mode -d 'Mode of the keytab, octal' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l mode -d 'Mode of the keytab, octal: 0400, 0440, 0600 or 0640 (read for owner and group, write only for the owner; everything else is refused)' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l force -d 'Query the directory for every account now, whatever the schedule says'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
