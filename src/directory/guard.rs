@@ -19,8 +19,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::watch;
 
-/// Largest SASL buffer the DC may send: the receive maximum ldap3 announces in the bind.
-pub const MAX_FROM_SERVER: usize = 0x9F_FFB8;
+/// Largest SASL buffer the DC may send: the receive maximum our ldap3 announces in the bind
+/// (1 MiB + 64 KiB; see vendor/ldap3), which its decoder enforces too.
+pub const MAX_FROM_SERVER: usize = ldap3::MAX_SASL_BUFFER;
 /// Largest SASL buffer we let out; our requests are a few hundred bytes.
 pub const MAX_TO_SERVER: usize = 1 << 20;
 

@@ -257,6 +257,27 @@ async fn search(
     Ok(entries)
 }
 
+/// The rootDSE read on a connection that needs no further setup (anonymous, or bound), with
+/// this module's error classification. For a plain connection; the sealed path goes through
+/// the session, whose transport errors the seal guard explains.
+pub async fn read_naming_context(
+    ldap: &mut Ldap,
+    server: &str,
+    limit: Duration,
+) -> Result<String, DirectoryError> {
+    let transport = |detail: String| DirectoryError::Connection {
+        server: server.into(),
+        detail,
+    };
+    let mut ctx = Ctx {
+        ldap,
+        server,
+        timeout: limit,
+        on_transport: &transport,
+    };
+    default_naming_context(&mut ctx).await
+}
+
 /// rootDSE `defaultNamingContext`.
 pub(crate) async fn default_naming_context(ctx: &mut Ctx<'_>) -> Result<String, DirectoryError> {
     let entries = search(

@@ -1,0 +1,433 @@
+//! A hostile directory server (issue 9), no root needed: a TCP peer on loopback that answers the
+//! client's LDAP with malformed BER, oversized length prefixes, absurd nesting, messages split
+//! byte by byte, a slow drip, an early close, or garbage after a successful bind. The client is
+//! the real stack: ldap3 as patched in vendor/ldap3 and this crate's rootDSE read with its
+//! error classification. Every case must end in a classified error within the time limit,
+//! with no panic in ldap3's connection task (checked through its join handle) and no stack
+//! overflow (which would abort this test process), having read only a bounded number of
+//! bytes.
+
+use gmsa_keytab::directory::DirectoryError;
+use gmsa_keytab::directory::search::read_naming_context;
+use gmsa_keytab::exit::Class;
+use ldap3::{LdapConnAsync, LdapConnSettings};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The client's per-operation limit in these tests.
+const LIMIT: Duration = Duration::from_secs(2);
+
+fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag];
+    let n = body.len();
+    if n < 128 {
+        v.push(n as u8);
+    } else {
+        let b = (n as u32).to_be_bytes();
+        let skip = b.iter().take_while(|x| **x == 0).count();
+        v.push(0x80 | (4 - skip) as u8);
+        v.extend_from_slice(&b[skip..]);
+    }
+    v.extend_from_slice(body);
+    v
+}
+
+fn message(id: u8, op: Vec<u8>) -> Vec<u8> {
+    let mut body = tlv(0x02, &[id]);
+    body.extend(op);
+    tlv(0x30, &body)
+}
+
+fn ldap_result(app_tag: u8) -> Vec<u8> {
+    let mut r = tlv(0x0a, &[0]);
+    r.extend(tlv(0x04, b""));
+    r.extend(tlv(0x04, b""));
+    tlv(app_tag, &r)
+}
+
+fn bind_ok(id: u8) -> Vec<u8> {
+    message(id, ldap_result(0x61))
+}
+
+/// A valid rootDSE answer (entry + done) for message `id`.
+fn root_dse(id: u8) -> Vec<u8> {
+    let vals = tlv(0x31, &tlv(0x04, b"DC=example,DC=test"));
+    let mut attr = tlv(0x04, b"defaultNamingContext");
+    attr.extend(vals);
+    let mut entry = tlv(0x04, b"");
+    entry.extend(tlv(0x30, &tlv(0x30, &attr)));
+    let mut out = message(id, tlv(0x64, &entry));
+    out.extend(message(id, ldap_result(0x65)));
+    out
+}
+
+/// Reads one whole LDAP request (the client's messages are small and well-formed).
+fn read_request(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).ok()?;
+    let len = if head[1] < 0x80 {
+        head[1] as usize
+    } else {
+        let mut b = vec![0u8; (head[1] & 0x7f) as usize];
+        s.read_exact(&mut b).ok()?;
+        b.iter().fold(0usize, |a, x| (a << 8) | *x as usize)
+    };
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    // body: 02 01 <id> <op>...
+    let id = *body.get(2)?;
+    let op = *body.get(3)?;
+    Some((id, vec![op]))
+}
+
+/// What the hostile server does after accepting. It returns how many bytes it wrote.
+type Behaviour = fn(&mut TcpStream) -> usize;
+
+/// Writes until the client goes away (or `cap` bytes), in `chunk`-byte writes.
+fn flood(s: &mut TcpStream, first: &[u8], chunk: &[u8], cap: usize) -> usize {
+    let mut sent = 0;
+    if s.write_all(first).is_err() {
+        return 0;
+    }
+    sent += first.len();
+    while sent < cap {
+        if s.write_all(chunk).is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    sent
+}
+
+struct Case {
+    name: &'static str,
+    /// Bind (simple, anonymous) before the rootDSE read.
+    bind: bool,
+    behaviour: Behaviour,
+    /// Exit classes the error may have.
+    classes: &'static [Class],
+    /// The error text must contain one of these.
+    needles: &'static [&'static str],
+}
+
+fn answer_search(s: &mut TcpStream, bind: bool) -> Option<u8> {
+    if bind {
+        let (id, _) = read_request(s)?;
+        s.write_all(&bind_ok(id)).ok()?;
+    }
+    read_request(s).map(|(id, _)| id)
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "malformed BER (a SEQUENCE holding a truncated element)",
+        bind: false,
+        behaviour: |s| {
+            let _ = answer_search(s, false);
+            let bad = [0x30, 0x05, 0x02, 0x01, 0x01, 0x64, 0x10];
+            let _ = s.write_all(&bad);
+            std::thread::sleep(Duration::from_secs(3));
+            bad.len()
+        },
+        classes: &[Class::TempFail],
+        needles: &["overruns its parent", "decoding error"],
+    },
+    Case {
+        name: "empty SEQUENCE (ldap3 0.12.1 panicked: tags.pop().expect)",
+        bind: false,
+        behaviour: |s| {
+            let _ = answer_search(s, false);
+            let _ = s.write_all(&[0x30, 0x00]);
+            std::thread::sleep(Duration::from_secs(3));
+            2
+        },
+        classes: &[Class::TempFail],
+        needles: &["decoding error"],
+    },
+    Case {
+        name: "message id not an INTEGER (ldap3 0.12.1 panicked: expect(\"message id\"))",
+        bind: false,
+        behaviour: |s| {
+            let id = answer_search(s, false).unwrap_or(1);
+            let mut body = tlv(0x04, &[id]);
+            body.extend(ldap_result(0x65));
+            let _ = s.write_all(&tlv(0x30, &body));
+            std::thread::sleep(Duration::from_secs(3));
+            0
+        },
+        classes: &[Class::TempFail],
+        needles: &["decoding error"],
+    },
+    Case {
+        name: "malformed LDAPResult in SearchResultDone (ldap3 0.12.1 panicked in From<Tag>)",
+        bind: false,
+        behaviour: |s| {
+            let id = answer_search(s, false).unwrap_or(1);
+            let _ = s.write_all(&message(id, tlv(0x65, &tlv(0x04, b"x"))));
+            std::thread::sleep(Duration::from_secs(3));
+            0
+        },
+        classes: &[Class::TempFail],
+        needles: &["malformed LDAPResult"],
+    },
+    Case {
+        name: "unknown operation inside a search (ldap3 0.12.1: panic!(\"unrecognized op id\"))",
+        bind: false,
+        behaviour: |s| {
+            let id = answer_search(s, false).unwrap_or(1);
+            let _ = s.write_all(&message(id, tlv(0x63, b"")));
+            std::thread::sleep(Duration::from_secs(3));
+            0
+        },
+        classes: &[Class::TempFail],
+        needles: &["unexpected LDAP operation"],
+    },
+    Case {
+        name: "oversized length prefix (4 GiB declared), then a flood",
+        bind: false,
+        behaviour: |s| {
+            let _ = answer_search(s, false);
+            flood(
+                s,
+                &[0x30, 0x84, 0xff, 0xff, 0xff, 0xf0],
+                &[0u8; 65536],
+                1 << 30,
+            )
+        },
+        classes: &[Class::TempFail],
+        needles: &["over the 1048576-byte limit"],
+    },
+    Case {
+        name: "2 MiB message (just over the limit), sent whole",
+        bind: false,
+        behaviour: |s| {
+            let id = answer_search(s, false).unwrap_or(1);
+            let mut op = tlv(0x04, &vec![b'x'; 2 << 20]);
+            op.extend(tlv(0x30, b""));
+            flood(s, &message(id, tlv(0x64, &op)), &[], 0)
+        },
+        classes: &[Class::TempFail],
+        needles: &["over the 1048576-byte limit"],
+    },
+    Case {
+        name: "nesting 100,000 levels deep (lber recursed into a stack overflow)",
+        bind: false,
+        behaviour: |s| {
+            let _ = answer_search(s, false);
+            // 30 83 xx xx xx repeated: each level's length covers the rest.
+            let levels = 100_000usize;
+            let mut out = Vec::with_capacity(levels * 5);
+            for i in 0..levels {
+                let rest = (levels - i - 1) * 5;
+                out.push(0x30);
+                out.push(0x83);
+                out.extend_from_slice(&(rest as u32).to_be_bytes()[1..]);
+            }
+            flood(s, &out, &[], 0)
+        },
+        classes: &[Class::TempFail],
+        needles: &["nesting deeper than 32"],
+    },
+    Case {
+        name: "valid answer split byte by byte",
+        bind: true,
+        behaviour: |s| {
+            let Some(id) = answer_search(s, true) else {
+                return 0;
+            };
+            let mut out = Vec::new();
+            for b in root_dse(id) {
+                if s.write_all(&[b]).is_err() {
+                    break;
+                }
+                let _ = s.flush();
+                std::thread::sleep(Duration::from_millis(1));
+                out.push(b);
+            }
+            out.len()
+        },
+        classes: &[],
+        needles: &[],
+    },
+    Case {
+        name: "slow drip: one byte every 500 ms",
+        bind: false,
+        behaviour: |s| {
+            let Some(id) = answer_search(s, false) else {
+                return 0;
+            };
+            let mut n = 0;
+            for b in root_dse(id) {
+                if s.write_all(&[b]).is_err() {
+                    break;
+                }
+                n += 1;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            n
+        },
+        classes: &[Class::TempFail],
+        needles: &["did not answer", "timed out", "within"],
+    },
+    Case {
+        name: "early close: half a message, then FIN",
+        bind: false,
+        behaviour: |s| {
+            let Some(id) = answer_search(s, false) else {
+                return 0;
+            };
+            let out = root_dse(id);
+            let half = &out[..out.len() / 2];
+            let _ = s.write_all(half);
+            let _ = s.shutdown(std::net::Shutdown::Both);
+            half.len()
+        },
+        classes: &[Class::TempFail],
+        needles: &["rootDSE read"],
+    },
+    Case {
+        name: "early close: nothing at all",
+        bind: false,
+        behaviour: |s| {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+            0
+        },
+        classes: &[Class::TempFail],
+        needles: &["rootDSE read"],
+    },
+    Case {
+        name: "garbage after a successful bind",
+        bind: true,
+        behaviour: |s| {
+            let _ = answer_search(s, true);
+            let g = b"\xde\xad\xbe\xef garbage after the bind \x00\x01\x02";
+            let _ = s.write_all(g);
+            std::thread::sleep(Duration::from_secs(3));
+            g.len()
+        },
+        classes: &[Class::TempFail],
+        needles: &["BER length of", "BER high tag", "must be a SEQUENCE"],
+    },
+    Case {
+        name: "a high-tag-number / indefinite-length header",
+        bind: false,
+        behaviour: |s| {
+            let _ = answer_search(s, false);
+            let _ = s.write_all(&[0x30, 0x80, 0x00, 0x00]);
+            std::thread::sleep(Duration::from_secs(3));
+            4
+        },
+        classes: &[Class::TempFail],
+        needles: &["indefinite length"],
+    },
+];
+
+/// Runs one case: the server in a thread, the client on a current-thread runtime.
+/// The rootDSE read's result, its duration, the bytes the server wrote, and how ldap3's
+/// connection task ended (its error names the decoder's finding; the pending operation only
+/// sees the connection go away).
+fn run_case(case: &Case) -> (Result<String, DirectoryError>, Duration, usize, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let sent2 = sent.clone();
+    let behaviour = case.behaviour;
+    let server = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_write_timeout(Some(Duration::from_secs(10)));
+            sent2.store(behaviour(&mut s), Ordering::SeqCst);
+        }
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bind = case.bind;
+    let start = Instant::now();
+    let result = rt.block_on(async move {
+        let settings = LdapConnSettings::new().set_conn_timeout(LIMIT);
+        let (conn, mut ldap) =
+            LdapConnAsync::with_settings(settings, &format!("ldap://127.0.0.1:{port}"))
+                .await
+                .unwrap();
+        let driver = tokio::spawn(async move { conn.drive().await });
+        if bind {
+            let r = tokio::time::timeout(LIMIT, ldap.simple_bind("", "")).await;
+            assert!(matches!(r, Ok(Ok(ref b)) if b.rc == 0), "bind: {r:?}");
+        }
+        let r = read_naming_context(&mut ldap, "hostile", LIMIT).await;
+        drop(ldap);
+        // ldap3's connection task must end without a panic.
+        let ended = match tokio::time::timeout(Duration::from_secs(5), driver).await {
+            Ok(Err(join)) => {
+                assert!(!join.is_panic(), "ldap3's connection task panicked");
+                "cancelled".to_string()
+            }
+            Ok(Ok(Err(e))) => e.to_string(),
+            Ok(Ok(Ok(()))) => "closed".to_string(),
+            Err(_) => "still running".to_string(),
+        };
+        (r, ended)
+    });
+    let (result, ended) = result;
+    let took = start.elapsed();
+    drop(rt);
+    let _ = server.join();
+    (result, took, sent.load(Ordering::SeqCst), ended)
+}
+
+#[test]
+fn every_hostile_case_ends_in_a_classified_error_in_time() {
+    let mut table = Vec::new();
+    for case in CASES {
+        let (result, took, sent, ended) = run_case(case);
+        match (&result, case.classes.is_empty()) {
+            (Ok(dn), true) => assert_eq!(dn, "DC=example,DC=test", "{}", case.name),
+            (Ok(dn), false) => panic!("{}: expected an error, got {dn:?}", case.name),
+            (Err(e), true) => panic!("{}: expected success, got {e}", case.name),
+            (Err(e), false) => {
+                assert!(
+                    case.classes.contains(&e.class()),
+                    "{}: class {:?} for {e}",
+                    case.name,
+                    e.class()
+                );
+                let text = format!("{e} / connection task: {ended}");
+                assert!(
+                    case.needles.iter().any(|n| text.contains(n)),
+                    "{}: {text}",
+                    case.name
+                );
+            }
+        }
+        // Within the operation limit (plus slack for a loaded machine).
+        assert!(
+            took < LIMIT + Duration::from_secs(3),
+            "{}: {took:?}",
+            case.name
+        );
+        // Bounded: a flooding server gets its connection closed after at most a few MiB
+        // (socket buffers and one read), not after the gigabyte it offered.
+        assert!(
+            sent < 16 << 20,
+            "{}: the client read {sent} bytes",
+            case.name
+        );
+        table.push(format!(
+            "{:<70} {:>4} {:>6} ms  {}",
+            case.name,
+            result.as_ref().err().map_or(0, |e| e.class().code() as i32),
+            took.as_millis(),
+            result
+                .as_ref()
+                .err()
+                .map_or("ok".into(), |e| format!("{e} / connection task: {ended}"))
+        ));
+    }
+    for row in table {
+        eprintln!("{row}");
+    }
+}
