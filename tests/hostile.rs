@@ -515,3 +515,155 @@ fn peak_rss_stays_under_16_mib_for_large_inputs() {
         assert!(kb < 16 * 1024, "{what}: peak RSS {kb} KiB");
     }
 }
+
+/// Restores the kernel's core dump settings when the test ends, even by a panic.
+struct CoreSettings {
+    pattern: String,
+    suid_dumpable: String,
+}
+
+impl CoreSettings {
+    const PATTERN: &'static str = "/proc/sys/kernel/core_pattern";
+    const SUID: &'static str = "/proc/sys/fs/suid_dumpable";
+
+    /// Cores of every crashing process go to `dir` for the few seconds of the test, and the
+    /// kernel would dump even non-dumpable processes (suid_dumpable 2), so only this process's
+    /// own RLIMIT_CORE 0 can keep it from dumping.
+    fn redirect(dir: &Path) -> CoreSettings {
+        let saved = CoreSettings {
+            pattern: fs::read_to_string(Self::PATTERN).unwrap(),
+            suid_dumpable: fs::read_to_string(Self::SUID).unwrap(),
+        };
+        fs::write(Self::SUID, "2\n").unwrap();
+        fs::write(Self::PATTERN, format!("{}/core.%e.%p\n", dir.display())).unwrap();
+        saved
+    }
+}
+
+impl Drop for CoreSettings {
+    fn drop(&mut self) {
+        let _ = fs::write(Self::PATTERN, &self.pattern);
+        let _ = fs::write(Self::SUID, &self.suid_dumpable);
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Kills `pid` with SIGABRT, as a crash would.
+fn abort(child: &mut std::process::Child) -> std::process::ExitStatus {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGABRT,
+    )
+    .unwrap();
+    child.wait().unwrap()
+}
+
+#[test]
+fn an_abort_mid_run_leaves_no_core_and_no_key_on_disk() {
+    use std::os::unix::process::ExitStatusExt;
+    if !is_root() {
+        eprintln!("skipped: changing core_pattern needs root (tests/run-all.sh runs as root)");
+        return;
+    }
+    let cores = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let kt = work.path().join("web.keytab");
+    // The secrets to look for: the current password and its AES256 key.
+    let raw = fs::read(data("blob-b.bin")).unwrap();
+    let pw = gmsa_keytab::blob::parse(&raw).unwrap();
+    let salt = gmsa_keytab::crypto::gmsa_salt("EXAMPLE.TEST", "svc_web$");
+    let keys = gmsa_keytab::crypto::derive_keys(
+        &pw.current,
+        &salt,
+        &[gmsa_keytab::enctype::Enctype::Aes256CtsHmacSha196],
+    );
+    let secrets: Vec<Vec<u8>> = vec![
+        pw.current.0.expose()[..32].to_vec(),
+        keys[0].1.expose().to_vec(),
+    ];
+    // Another writer holds the lock, so derive waits with the keys in memory.
+    let lock = fs::File::create(work.path().join("web.keytab.lock")).unwrap();
+    let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).unwrap();
+
+    let settings = CoreSettings::redirect(cores.path());
+    // Control: an ordinary process aborted the same way does leave a core here.
+    let mut control = Command::new("sh")
+        .args(["-c", "ulimit -c unlimited; exec sleep 30"])
+        .current_dir(work.path())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let status = abort(&mut control);
+    assert_eq!(status.signal(), Some(6));
+    assert!(
+        status.core_dumped(),
+        "the control did not dump: the test cannot judge"
+    );
+
+    let script = format!(
+        "ulimit -c unlimited; exec {BIN} derive --blob {} --account 'svc_web$' --realm EXAMPLE.TEST \
+         --kvno 3 --keytab {}",
+        data("blob-b.bin").display(),
+        kt.display()
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(work.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it has the lock file open: the keys are derived by then.
+    let fd_dir = format!("/proc/{}/fd", child.id());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting = fs::read_dir(&fd_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                fs::read_link(e.path())
+                    .map(|t| t.ends_with("web.keytab.lock"))
+                    .unwrap_or(false)
+            });
+        if waiting {
+            break;
+        }
+        assert!(Instant::now() < deadline, "derive never reached the lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = abort(&mut child);
+    drop(settings);
+    assert_eq!(status.signal(), Some(6), "{status:?}");
+    assert!(!status.core_dumped(), "gmsa-keytab dumped core");
+
+    let mut files: Vec<PathBuf> = fs::read_dir(cores.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.extend(
+        fs::read_dir(work.path())
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("core.sleep.")),
+        "no control core: {names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("core.gmsa")),
+        "a gmsa-keytab core: {names:?}"
+    );
+    for f in files.iter().filter(|f| f.is_file()) {
+        let bytes = fs::read(f).unwrap();
+        for s in &secrets {
+            assert!(!contains(&bytes, s), "{} holds key material", f.display());
+        }
+    }
+}
