@@ -431,3 +431,119 @@ fn every_hostile_case_ends_in_a_classified_error_in_time() {
         eprintln!("{row}");
     }
 }
+
+/// The Kerberos side, through the real binary: `gmsa-keytab sync` against a hostile DC
+/// (tests/hostile/kdc_peer.py) whose KDC on TCP port 88 closes early, declares a 2 GiB reply,
+/// sends garbage, drips, splits a reply byte by byte or floods. Both run in a private network
+/// namespace (`unshare -rn`: no root needed where unprivileged user namespaces are allowed, and
+/// no real port is touched). Each case must end in its exit code within the timeout, leave the
+/// existing keytab byte-identical, and stay under 16 MiB peak RSS (/usr/bin/time -v).
+#[test]
+fn a_hostile_kdc_ends_in_a_classified_error_in_time() {
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_gmsa-keytab");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let probe = Command::new("unshare")
+        .args(["-rn", "true"])
+        .stderr(Stdio::null())
+        .status();
+    if !matches!(probe, Ok(s) if s.success()) || !Path::new("/usr/bin/time").exists() {
+        eprintln!("skipped: needs unshare -rn and /usr/bin/time (tests/lab/install-deps.sh)");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    // A host keytab for host1$ (any keys: the hostile KDC never gets that far) and an existing
+    // service keytab that must stay byte-identical.
+    let host_kt = d.path().join("host.keytab");
+    let kt = d.path().join("web.keytab");
+    for (account, path) in [("host1$", &host_kt), ("svc_web$", &kt)] {
+        let o = Command::new(bin)
+            .args(["derive", "--blob"])
+            .arg(root.join("tests/data/blob-b.bin"))
+            .args([
+                "--account",
+                account,
+                "--realm",
+                "EXAMPLE.TEST",
+                "--kvno",
+                "2",
+            ])
+            .arg("--keytab")
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let before = std::fs::read(&kt).unwrap();
+    let script = root.join("tests/hostile/kdc_peer.py");
+    let mut table = Vec::new();
+    for (case, code, needle) in [
+        ("close", 75, "KDC"),
+        ("huge", 75, "KDC"),
+        ("garbage", 76, "ASN.1"),
+        ("drip", 75, "no answer within 2s"),
+        ("split", 76, "ASN.1"),
+        ("flood", 76, "Invalid message type"),
+    ] {
+        let ready = d.path().join(format!("ready-{case}"));
+        let inner = format!(
+            "ip link set lo up || exit 90; python3 {script} {case} {ready} >/dev/null 2>&1 & \
+             peer=$!; for i in $(seq 100); do [ -e {ready} ] && break; sleep 0.05; done; \
+             /usr/bin/time -v {bin} sync --account svc_web --keytab {kt} \
+             --server localhost --realm EXAMPLE.TEST --client-keytab {host} \
+             --client-principal 'host1$@EXAMPLE.TEST' --timeout-seconds 2; rc=$?; \
+             kill $peer; exit $rc",
+            script = script.display(),
+            ready = ready.display(),
+            kt = kt.display(),
+            host = host_kt.display(),
+        );
+        let start = Instant::now();
+        let o = Command::new("unshare")
+            .args(["-rn", "sh", "-c", &inner])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let took = start.elapsed();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{case}: {err}");
+        assert!(err.contains(needle), "{case}: {err}");
+        assert!(!err.contains("panicked"), "{case}: {err}");
+        assert!(took < Duration::from_secs(15), "{case}: {took:?}");
+        let kb: u64 = err
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+            })
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{case}: no RSS figure: {err}"));
+        assert!(kb < 16 * 1024, "{case}: peak RSS {kb} KiB");
+        assert_eq!(
+            std::fs::read(&kt).unwrap(),
+            before,
+            "{case}: keytab changed"
+        );
+        let line = err
+            .lines()
+            .find(|l| l.contains("level=error"))
+            .unwrap_or("")
+            .to_string();
+        // The binary's own wall time (python's start-up is in `took`, not in this).
+        let wall = err
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Elapsed (wall clock) time (h:mm:ss or m:ss): ")
+            })
+            .unwrap_or("?")
+            .to_string();
+        table.push(format!(
+            "kdc {case:<8} exit {code} wall {wall} {kb:>6} KiB  {line}"
+        ));
+    }
+    for row in table {
+        eprintln!("{row}");
+    }
+}

@@ -256,12 +256,16 @@ pub(crate) fn classify_code(
             path: keytab.to_path_buf(),
             detail: message.into(),
         },
-        // OS errors (errno values) while reading the keytab.
-        errno if errno > 0 && stage == Stage::Initial => DirectoryError::Credential {
-            principal: principal.into(),
-            path: keytab.to_path_buf(),
-            detail: message.into(),
-        },
+        // OS errors (errno values) while reading the keytab. Only small positive codes are
+        // errno values: com_err tables such as asn1's (ASN1_OVERRUN = 1859794437, a garbage
+        // KDC reply) are positive too, and are the KDC's fault, not the keytab's.
+        errno if (1..4096).contains(&errno) && stage == Stage::Initial => {
+            DirectoryError::Credential {
+                principal: principal.into(),
+                path: keytab.to_path_buf(),
+                detail: message.into(),
+            }
+        }
         code::KDC_ERR_S_PRINCIPAL_UNKNOWN if stage == Stage::Service => {
             DirectoryError::ServicePrincipalUnknown {
                 spn: service_principal(host, realm),
@@ -329,6 +333,10 @@ mod tests {
         let e = c(Stage::Initial, code::KDC_ERR_ETYPE_NOSUPP);
         assert!(matches!(e, DirectoryError::Kerberos { .. }), "{e}");
         assert!(!e.is_local());
+        // ASN1_OVERRUN (a garbage KDC reply, found by tests/hostile_server.rs): the KDC's
+        // fault, not a missing keytab.
+        let e = c(Stage::Initial, 1859794437);
+        assert!(matches!(e, DirectoryError::Kerberos { .. }), "{e}");
     }
 
     fn rt() -> tokio::runtime::Runtime {

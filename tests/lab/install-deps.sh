@@ -24,6 +24,9 @@ done
 [ -e /usr/include/gssapi/gssapi_krb5.h ] || need_apt=1
 [ -e /usr/include/openssl/ssl.h ] || need_apt=1
 command -v strace >/dev/null 2>&1 || need_apt=1
+# tests/hostile*.rs: peak RSS from /usr/bin/time -v; unshare -rn (util-linux) for the hostile KDC.
+[ -x /usr/bin/time ] || need_apt=1
+command -v unshare >/dev/null 2>&1 || need_apt=1
 command -v hyperfine >/dev/null 2>&1 || need_apt=1
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || need_apt=1
 # tests/lab/lab.sh: SASL GSSAPI for ldapsearch -Y GSSAPI; python3-samba in the system python for populate.py.
@@ -39,7 +42,7 @@ if [ "$need_apt" = 1 ]; then
   apt-get install -y -q --no-install-recommends \
     libkrb5-dev libssl-dev pkg-config libclang-dev clang iproute2 ca-certificates
   # Test and benchmark tools: strace proves sync runs no subprocess; hyperfine times runs.
-  apt-get install -y -q --no-install-recommends strace hyperfine
+  apt-get install -y -q --no-install-recommends strace hyperfine time util-linux
   # The lab DC and the MIT tools that judge the keys.
   apt-get install -y -q --no-install-recommends -t bookworm-backports \
     samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user ldap-utils libsasl2-modules-gssapi-mit \
