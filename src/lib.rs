@@ -20,6 +20,7 @@ pub mod hooks;
 pub mod keytab;
 pub mod log;
 pub mod metrics;
+pub mod notify;
 pub mod plan;
 pub mod schedule;
 pub mod secret;

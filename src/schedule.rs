@@ -90,13 +90,13 @@ pub fn next_after_failure(now: u64, failures: u32, jitter: f64, policy: &Policy)
     now + delay.max(1)
 }
 
-/// The shipped timer's longest gap between two ticks: `OnUnitActiveSec=15min` plus the fixed
+/// The shipped timer's longest gap between two ticks: `OnUnitActiveSec=2h` plus the fixed
 /// `RandomizedDelaySec=5min` plus `AccuracySec=1min` (systemd/gmsa-keytab.timer).
-pub const TIMER_MAX_GAP: Duration = Duration::from_secs((15 + 5 + 1) * 60);
+pub const TIMER_MAX_GAP: Duration = Duration::from_secs((120 + 5 + 1) * 60);
 
-/// `sync --linger` default for the shipped units: the timer's longest gap plus a margin of
-/// four minutes for a slow pass and a late start.
-pub const DEFAULT_LINGER: Duration = Duration::from_secs(25 * 60);
+/// `sync --linger` for the shipped units: the timer's longest gap plus a margin of four
+/// minutes for a slow pass and a late start.
+pub const DEFAULT_LINGER: Duration = Duration::from_secs(130 * 60);
 
 /// Longest single sleep while lingering: the wall clock is read again after each, so a
 /// suspend or a clock step never makes a run sleep past its due instant by more than this.

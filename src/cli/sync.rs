@@ -8,6 +8,7 @@ use crate::exit::Class;
 use crate::hooks;
 use crate::log;
 use crate::metrics;
+use crate::notify;
 use crate::schedule::{
     self, Policy, jitter_fraction, next_after_failure, next_after_success, stay_until,
 };
@@ -23,13 +24,12 @@ pub struct SyncArgs {
     /// Query the directory for every account now, whatever the schedule says.
     #[arg(long)]
     pub force: bool,
-    /// The configuration file. The remaining options belong to the ad-hoc form (--account
-    /// --keytab) and are a usage error without it.
+    /// The configuration file (ignored with --account).
     #[arg(long, value_name = "FILE", conflicts_with = "account")]
     pub config: Option<PathBuf>,
     /// After the run, stay while the next planned query or retry of an account falls within
     /// MINUTES of the start, run it then, and repeat; exit when nothing is due within them.
-    /// The shipped unit passes 25 (the timer's longest gap between ticks plus a margin), so
+    /// The shipped unit passes 130 (the timer's longest gap between ticks plus a margin), so
     /// the read in the last five minutes of an epoch happens whatever the timer's phase.
     /// Ignored when systemd started the run without a timer ($INVOCATION_ID set,
     /// $TRIGGER_UNIT unset), so `systemctl start` returns after one pass.
@@ -43,37 +43,37 @@ pub struct SyncArgs {
     #[arg(long, value_name = "PATH", requires = "account")]
     pub keytab: Option<PathBuf>,
     /// A domain controller to use (repeatable, tried in order). Default: DNS SRV discovery.
-    #[arg(long = "server", value_name = "HOST", requires = "account")]
+    #[arg(long = "server", value_name = "HOST")]
     pub servers: Vec<String>,
     /// The realm. Default: from the directory.
-    #[arg(long, requires = "account")]
+    #[arg(long)]
     pub realm: Option<String>,
     /// The DNS domain for SRV discovery. Default: the client principal's realm.
-    #[arg(long, requires = "account")]
+    #[arg(long)]
     pub domain: Option<String>,
     /// AD site for SRV discovery.
-    #[arg(long, requires = "account")]
+    #[arg(long)]
     pub site: Option<String>,
     /// The host keytab to authenticate with.
-    #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CLIENT_KEYTAB, requires = "account")]
+    #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CLIENT_KEYTAB)]
     pub client_keytab: PathBuf,
     /// The client principal. Default: the NAME$@REALM entry of the client keytab.
-    #[arg(long, value_name = "PRINCIPAL", requires = "account")]
+    #[arg(long, value_name = "PRINCIPAL")]
     pub client_principal: Option<String>,
     /// seal (SASL confidentiality, 389), ldaps (636) or starttls.
-    #[arg(long, value_enum, default_value = "seal", requires = "account")]
+    #[arg(long, value_enum, default_value = "seal")]
     pub protection: ProtectionArg,
     /// CA certificates for ldaps/starttls.
-    #[arg(long, value_name = "FILE", requires = "account")]
+    #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// Per-attempt and per-operation timeout.
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_u32, requires = "account")]
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_u32)]
     pub timeout_seconds: u32,
     /// Enctypes to write (comma-separated). Default: what the account supports, minus DES.
-    #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "account")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub enctypes: Option<Vec<Enctype>>,
     /// SPNs to write (repeatable). Default: every servicePrincipalName of the account.
-    #[arg(long = "spn", value_name = "SPN", requires = "account")]
+    #[arg(long = "spn", value_name = "SPN")]
     pub spns: Vec<String>,
     #[command(flatten)]
     pub file: FileArgs,
@@ -172,8 +172,12 @@ pub fn run(a: SyncArgs) -> Result<(), Error> {
 
 /// One scheduled pass, then (with `linger`) more passes at the due instants that fall within
 /// `linger` of the start. The configuration and the state are read again for every pass (an
-/// admin may have changed them, a manual sync may have run). The exit status reports each
-/// account's latest attempt in this process.
+/// admin may have changed them, a manual sync may have run), and a changed configuration file
+/// ends a wait early. The exit status reports each account's latest attempt in this process.
+///
+/// Under `Type=notify` the first pass ends the start job (`READY=1`): `systemctl start`
+/// returns then, with that pass's result when it does not linger (a failure exits before
+/// READY, so the start fails); a lingering run stays "active" until it exits.
 fn lingering(
     path: &std::path::Path,
     force: bool,
@@ -191,18 +195,30 @@ fn lingering(
             ),
             &[],
         );
+        notify::notify(notify::READY);
         return Ok(());
     }
-    let mut pass = scheduled(&cfg, force, started)?;
-    loop {
-        for (name, result) in pass.results {
+    let mut merge = |results: Vec<(String, Option<Class>)>| {
+        for (name, result) in results {
             match latest.iter_mut().find(|(n, _)| *n == name) {
                 Some(entry) => entry.1 = result,
                 None => latest.push((name, result)),
             }
         }
+        latest
+            .iter()
+            .filter_map(|(_, r)| *r)
+            .collect::<Vec<Class>>()
+    };
+    let first = scheduled(&cfg, force, started)?;
+    let mut next_due = first.next_due;
+    let mut failed = merge(first.results);
+    if failed.is_empty() || !linger.is_zero() {
+        notify::notify(notify::READY);
+    }
+    loop {
         let mut now = unix_now();
-        let Some(at) = stay_until(started, now, pass.next_due, linger) else {
+        let Some(at) = stay_until(started, now, next_due, linger) else {
             break;
         };
         log::info(
@@ -212,15 +228,22 @@ fn lingering(
                 ("in_s", &at.saturating_sub(now)),
             ],
         );
+        notify::notify(&format!("STATUS=next query at {}", rfc3339(at as i64)));
         // Wall-clock based, in bounded chunks: a suspend or a clock step is noticed within
         // one chunk instead of oversleeping the due instant.
+        let seen = modified(path);
         while now < at {
             std::thread::sleep(schedule::sleep_chunk(now, at));
             now = unix_now();
+            if modified(path) != seen {
+                log::info("configuration file changed; running now", &[]);
+                break;
+            }
         }
-        pass = scheduled(&config::load(path)?, false, now)?;
+        let pass = scheduled(&config::load(path)?, false, now)?;
+        next_due = pass.next_due;
+        failed = merge(pass.results);
     }
-    let failed: Vec<Class> = latest.iter().filter_map(|(_, r)| *r).collect();
     match failed.first() {
         None => Ok(()),
         Some(&class) => Err(Error::Shared(
@@ -228,6 +251,10 @@ fn lingering(
             class,
         )),
     }
+}
+
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// What one pass did: each queried account's result (`None`: success), and the earliest

@@ -1,0 +1,92 @@
+# Sourced by tests/lab/timer-rotation.sh and benches/day-cost.sh: a private systemd as PID 1 of
+# new pid, mount and cgroup namespaces inside the lab's network namespace (as
+# packaging/sandbox-test.sh does), with private /run, /etc/systemd, /etc/gmsa-keytab,
+# /var/lib/gmsa-keytab and /var/log/journal, every unit of this machine hidden (only
+# basic.target and journald start), and THIS build's binary as /usr/bin/gmsa-keytab (an
+# overlay inside its mount namespace: nothing is installed on the machine). PID 1 logs to its
+# journal, as on a real host, so its lines about units count (and LogLevelMax= applies).
+#
+#   ps_init W BIN   lay out the private tree under W (units go to W/etc-systemd/system,
+#                   /etc/gmsa-keytab is W/gmsa-etc, /var/lib/gmsa-keytab is W/state)
+#   ps_boot         start it and wait until it runs; sets PS_PID1
+#   inside CMD...   run CMD in its namespaces
+#   ps_cleanup      power it off, remove its cgroup and the mount points ps_init created
+# Needs GMSALAB_NETNS (the lab up), root and a cgroup2 mount.
+
+PS_PID1=
+PS_CREATED=()
+PS_CGDIR=
+
+ps_init() {
+  PS_W=$1
+  local bin=$2 g u d
+  mkdir -p "$PS_W"/etc-systemd/system "$PS_W"/etc-systemd/system-generators "$PS_W"/gmsa-etc \
+    "$PS_W"/state "$PS_W"/journal "$PS_W"/usrbin-upper "$PS_W"/usrbin-work
+  chmod 700 "$PS_W"/state
+  for g in /lib/systemd/system-generators/*; do ln -s /dev/null "$PS_W/etc-systemd/system-generators/${g##*/}"; done
+  for u in /lib/systemd/system/sysinit.target.wants/* /lib/systemd/system/sockets.target.wants/* \
+    /lib/systemd/system/timers.target.wants/*; do
+    case "${u##*/}" in systemd-journald.service | systemd-journald.socket | systemd-journald-dev-log.socket) continue ;; esac
+    ln -sf /dev/null "$PS_W/etc-systemd/system/${u##*/}"
+  done
+  ln -s /lib/systemd/system/basic.target "$PS_W"/etc-systemd/system/default.target
+  cp "$bin" "$PS_W"/usrbin-upper/gmsa-keytab
+  # Mount points on this machine: empty directories, removed again by ps_cleanup if created.
+  for d in /etc/gmsa-keytab /var/lib/gmsa-keytab /var/log/journal; do
+    [ -d "$d" ] || { mkdir -p "$d" && PS_CREATED+=("$d"); }
+  done
+  cat >"$PS_W"/inner.sh <<EOS
+#!/bin/sh
+set -e
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=$PS_W/usrbin-upper,workdir=$PS_W/usrbin-work /usr/bin
+mount --bind $PS_W/etc-systemd /etc/systemd
+mount --bind $PS_W/gmsa-etc /etc/gmsa-keytab
+mount --bind $PS_W/state /var/lib/gmsa-keytab
+mount --bind $PS_W/journal /var/log/journal
+touch $PS_W/console && mount --bind $PS_W/console /dev/console
+exec env -i container=gmsa-private PATH=/usr/sbin:/usr/bin:/sbin:/bin \\
+  /lib/systemd/systemd --system --log-target=journal --show-status=no
+EOS
+  chmod 755 "$PS_W"/inner.sh
+}
+
+ps_boot() {
+  local cg outer state
+  cg=$(findmnt -n -t cgroup2 -o TARGET | head -n1)
+  [ -n "$cg" ] || { echo "private-systemd: no cgroup2 mount" >&2; return 1; }
+  PS_CGDIR="$cg/gmsa-private-$$"
+  mkdir "$PS_CGDIR"
+  sh -c "echo \$\$ > '$PS_CGDIR/cgroup.procs'; exec ip netns exec '$GMSALAB_NETNS' \
+    unshare --cgroup --pid --fork --mount --propagation private --mount-proc '$PS_W/inner.sh'" \
+    >"$PS_W"/outer.log 2>&1 &
+  outer=$!
+  for _ in $(seq 100); do
+    PS_PID1=$(pgrep -P "$outer" 2>/dev/null | head -n1) && [ -n "$PS_PID1" ] && break
+    sleep 0.1
+  done
+  [ -n "$PS_PID1" ] || { echo "private-systemd: did not start: $(cat "$PS_W"/outer.log)" >&2; return 1; }
+  for _ in $(seq 100); do
+    state=$(inside systemctl is-system-running 2>/dev/null || true)
+    case "$state" in running | degraded) return 0 ;; esac
+    sleep 0.2
+  done
+  echo "private-systemd: state ${state:-unknown}: $(tail -n 20 "$PS_W"/outer.log)" >&2
+  return 1
+}
+
+inside() { nsenter -t "$PS_PID1" -a "$@"; }
+
+ps_cleanup() {
+  local d
+  if [ -n "$PS_PID1" ] && kill -0 "$PS_PID1" 2>/dev/null; then
+    kill -s SIGRTMIN+4 "$PS_PID1" 2>/dev/null || true # systemd: poweroff
+    for _ in $(seq 50); do kill -0 "$PS_PID1" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$PS_PID1" 2>/dev/null || true
+  fi
+  if [ -n "$PS_CGDIR" ] && [ -d "$PS_CGDIR" ]; then
+    find "$PS_CGDIR" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  fi
+  for d in "${PS_CREATED[@]}"; do rmdir "$d" 2>/dev/null || true; done
+}
