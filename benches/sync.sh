@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark against the lab DC (not a test): wall and CPU time of `gmsa-keytab sync` for one
-# gMSA and for 50 gMSAs, side by side with `kinit -k` + `ldapsearch -Y GSSAPI` fetching the
-# same blob, in the same run. Needs root and the lab (tests/lab/lab.sh); prints a markdown
+# gMSA (sealed LDAP, LDAPS and StartTLS with the DC's CA as ca-file) and for 50 gMSAs, side by
+# side with `kinit -k` + `ldapsearch -Y GSSAPI` fetching the same blob, in the same run; then
+# the TLS paths' ratio to the sealed one. Needs root and the lab (tests/lab/lab.sh); prints a markdown
 # table (also written to target/bench-sync.md).
 #   bash benches/sync.sh [RUNS]
 set -euo pipefail
@@ -21,6 +22,15 @@ bin="$PWD/target/release/gmsa-keytab"
   printf 'state-dir = "%s/state-one"\n' "$work"
   printf '[[account]]\nname = "svc_web$"\nkeytab = "%s/one.keytab"\n' "$work"
 } >"$work/one.toml"
+# The same account over TLS; the lab DC's certificate is signed by Samba's own CA.
+for p in ldaps starttls; do
+  {
+    printf 'version = 1\nclient-keytab = "%s"\nservers = ["dc1.example.test"]\n' "$GMSALAB_HOST_KEYTAB"
+    printf 'protection = "%s"\nca-file = "%s/dc/private/tls/ca.pem"\n' "$p" "$GMSALAB_RUN"
+    printf 'state-dir = "%s/state-%s"\n' "$work" "$p"
+    printf '[[account]]\nname = "svc_web$"\nkeytab = "%s/%s.keytab"\n' "$work" "$p"
+  } >"$work/$p.toml"
+done
 {
   printf 'version = 1\nclient-keytab = "%s"\nservers = ["dc1.example.test"]\n' "$GMSALAB_HOST_KEYTAB"
   printf 'state-dir = "%s/state-fifty"\n' "$work"
@@ -49,6 +59,8 @@ chmod +x "$work/peer.sh"
 bash "$lab" exec hyperfine -N --warmup 2 --runs "$runs" --export-markdown "$work/table.md" \
   --export-json "$work/bench.json" \
   -n "gmsa-keytab sync --force, 1 gMSA" "$bin sync --force --config $work/one.toml" \
+  -n "gmsa-keytab sync --force, 1 gMSA, LDAPS" "$bin sync --force --config $work/ldaps.toml" \
+  -n "gmsa-keytab sync --force, 1 gMSA, StartTLS" "$bin sync --force --config $work/starttls.toml" \
   -n "gmsa-keytab sync --force, 50 gMSAs" "$bin sync --force --config $work/fifty.toml" \
   -n "kinit -k + ldapsearch -Y GSSAPI, 1 gMSA" "$work/peer.sh" \
   -n "gmsa-keytab sync, timer tick with nothing due (50 gMSAs)" "$bin sync --config $work/fifty.toml"
@@ -59,6 +71,11 @@ r = json.load(open(sys.argv[1]))["results"]
 print("| command | wall mean ± σ (ms) | CPU user + sys (ms) |\n|---|---|---|")
 for x in r:
     print(f"| {x['command']} | {x['mean']*1e3:.1f} ± {x['stddev']*1e3:.1f} | {(x['user']+x['system'])*1e3:.1f} |")
+# The TLS paths against the sealed one, same run (wall-time means; the goal is at most 1.3).
+seal = r[0]["mean"]
+print()
+for x in r[1:3]:
+    print(f"{x['command'].rsplit(', ', 1)[1]} / sealed: {x['mean'] / seal:.2f}")
 PY
 mkdir -p target
 cat "$work/cpu.md" | tee target/bench-sync.md

@@ -131,6 +131,17 @@ fn line_of(src: &str, offset: usize) -> usize {
     src.get(..offset).map_or(1, |s| s.matches('\n').count() + 1)
 }
 
+/// The line of a top-level `key = ...` (for values parsed without a span).
+fn line_of_key(src: &str, key: &str) -> Option<usize> {
+    src.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
+}
+
 struct Ctx<'a> {
     path: &'a Path,
     src: &'a str,
@@ -190,11 +201,19 @@ pub fn load_untrusted(path: &Path) -> Result<Config, ConfigError> {
 /// Parses and validates configuration text. Pure.
 pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
     let cx = Ctx { path, src };
-    let raw: Raw = toml::from_str(src).map_err(|e| ConfigError {
-        path: path.to_path_buf(),
-        line: e.span().map(|s| line_of(src, s.start)),
-        key: "syntax".into(),
-        message: e.message().trim().to_string(),
+    let raw: Raw = toml::from_str(src).map_err(|e| {
+        let line = e.span().map(|s| line_of(src, s.start));
+        let mut message = e.message().trim().to_string();
+        let text = line.and_then(|l| src.lines().nth(l - 1)).unwrap_or("");
+        if let Some(fix) = hints::corrected_line(text, &message) {
+            message.push_str(&format!("; write: {fix}"));
+        }
+        ConfigError {
+            path: path.to_path_buf(),
+            line,
+            key: "syntax".into(),
+            message,
+        }
     })?;
     if *raw.version.get_ref() != 1 {
         return cx.err(
@@ -220,6 +239,37 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
                 "servers",
                 format!("{host:?} is not a host name (write dc1.example.com, optionally :port)"),
             );
+        }
+        // An IP address has no ldap/<host> principal: the same check sync makes.
+        if let Err(e) = crate::directory::discover::parse_server(host, 389) {
+            let why = e.to_string();
+            return cx.err(
+                s.span(),
+                "servers",
+                why.strip_prefix("invalid option: ")
+                    .unwrap_or(&why)
+                    .to_string(),
+            );
+        }
+    }
+    for (key, value) in [
+        ("client-keytab", &raw.client_keytab),
+        ("state-dir", &raw.state_dir),
+        ("metrics-file", &raw.metrics_file),
+        ("ca-file", &raw.ca_file),
+    ] {
+        if let Some(p) = value
+            && !p.is_absolute()
+        {
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                line: line_of_key(src, key),
+                key: key.into(),
+                message: format!(
+                    "{} must be an absolute path (the service runs with / as its working directory)",
+                    p.display()
+                ),
+            });
         }
     }
     if let Some(r) = &raw.realm
@@ -316,18 +366,6 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
         hook_timeout,
         accounts,
     })
-}
-
-/// The sAMAccountName for an account as the operator writes it: trimmed, with the trailing
-/// `$` every gMSA has (`svc_web` and `svc_web$` name the same account). The one normalisation
-/// used by the configuration, `sync`, `derive` and `doctor`.
-pub fn account_name(name: &str) -> String {
-    let name = name.trim();
-    if name.ends_with('$') {
-        name.to_string()
-    } else {
-        format!("{name}$")
-    }
 }
 
 fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
@@ -578,5 +616,6 @@ impl Config {
     }
 }
 
+mod hints;
 #[cfg(test)]
 mod tests;

@@ -144,6 +144,31 @@ mod tests {
     use crate::state::AccountState;
 
     #[test]
+    fn the_shipped_alert_rules_use_only_metrics_we_write() {
+        let rules = include_str!("../packaging/prometheus/gmsa-keytab.rules.yml");
+        let declared = render(
+            &crate::config::parse(Path::new("/c"), "version = 1\n").unwrap(),
+            &State::default(),
+            &BTreeMap::new(),
+            0,
+        );
+        let mut used = 0;
+        for (i, _) in rules.match_indices("gmsa_keytab_") {
+            let name: String = rules[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            // the rules file names itself (gmsa-keytab.rules...) only with dashes
+            assert!(
+                declared.contains(&format!("# TYPE {name} ")),
+                "{name} is used by the alert rules but never written"
+            );
+            used += 1;
+        }
+        assert!(used >= 6, "{used}");
+    }
+
+    #[test]
     fn renders_each_account_with_labels() {
         let cfg = crate::config::parse(
             Path::new("/c"),

@@ -36,6 +36,10 @@ step "unit, integration and MIT interop tests"
 cargo test --locked
 ok
 
+step "monitoring: the Prometheus alerting rules (promtool check and test)"
+bash tests/promtool.sh
+ok
+
 step "lab: real Samba AD DC end-to-end tests"
 if ls tests/lab_*.rs >/dev/null 2>&1; then
   trap 'bash tests/lab/lab.sh down >/dev/null 2>&1 || true' EXIT

@@ -22,7 +22,8 @@ pub struct DeriveArgs {
     /// (bare or as an LDIF line). `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub blob: PathBuf,
-    /// The gMSA's sAMAccountName, e.g. 'svc_web$' (the salt is built from it).
+    /// The gMSA's sAMAccountName, e.g. 'svc_web$' (the salt is built from it); the trailing $
+    /// may be left out, as everywhere.
     #[arg(long, value_name = "NAME")]
     pub account: String,
     /// The AD realm (the DNS domain, upper-cased in principals), e.g. EXAMPLE.TEST.
@@ -81,15 +82,15 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
     let source_name = a.blob.display().to_string();
     // Everything that can be wrong with the arguments is checked before reading secrets.
     let enctypes = enctype::select(a.supported_enctypes, a.enctypes.as_deref())?;
-    // The name as given is the salt input (derive keeps it as typed, `$` or not); the rules
-    // only refuse what no sAMAccountName can be.
-    account::account_name(&a.account)?;
+    // `svc_web` and `svc_web$` name the same gMSA, as in sync and the configuration; the rules
+    // refuse what no sAMAccountName can be.
+    let name = account::account_name(&a.account)?;
     account::realm(&a.realm)?;
     for p in &a.principals {
         account::spn(p)?;
     }
     fsio::check_target_name(&a.keytab)?;
-    let principals = account::principals(&a.account, &a.realm, &a.principals)?;
+    let principals = account::principals(&name, &a.realm, &a.principals)?;
     let own = Ownership {
         uid: a
             .file
@@ -127,7 +128,7 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
         })?
     };
 
-    let salt = gmsa_salt(&a.realm, &a.account);
+    let salt = gmsa_salt(&a.realm, &name);
     let keysets = account::keysets(&password, a.kvno, &salt, &enctypes);
     let now = keytab_time(unix_now());
     let kvnos: Vec<String> = keysets.iter().map(|k| k.kvno.to_string()).collect();
@@ -145,7 +146,7 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
         "keytab derived",
         &[
             ("keytab", &a.keytab.display()),
-            ("account", &a.account),
+            ("account", &name),
             ("kvno", &kvnos.join(",")),
             ("enctypes", &names.join(",")),
             ("outcome", &format!("{:?}", report.outcome).to_lowercase()),

@@ -135,17 +135,18 @@ fn run(command: Command) -> Result<u8, Error> {
 }
 
 /// Owner, group and mode of a keytab written from the command line (derive, ad-hoc sync).
+/// They require --account: with sync's configuration form they would be silently ignored.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FileArgs {
     /// Owner of the keytab (name or uid). Default: keep the existing owner.
-    #[arg(long, value_name = "USER", value_parser = parse_id)]
+    #[arg(long, value_name = "USER", value_parser = parse_id, requires = "account")]
     pub owner: Option<String>,
     /// Group of the keytab (name or gid). Default: keep the existing group.
-    #[arg(long, value_name = "GROUP", value_parser = parse_id)]
+    #[arg(long, value_name = "GROUP", value_parser = parse_id, requires = "account")]
     pub group: Option<String>,
     /// Mode of the keytab, octal: 0400, 0440, 0600 or 0640 (read for owner and group, write
     /// only for the owner; everything else is refused).
-    #[arg(long, default_value = "0600", value_parser = parse_mode)]
+    #[arg(long, default_value = "0600", value_parser = parse_mode, requires = "account")]
     pub mode: u32,
 }
 

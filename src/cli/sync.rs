@@ -24,7 +24,8 @@ pub struct SyncArgs {
     /// Query the directory for every account now, whatever the schedule says.
     #[arg(long)]
     pub force: bool,
-    /// The configuration file (ignored with --account).
+    /// The configuration file. The remaining options belong to the ad-hoc form (--account
+    /// --keytab) and are a usage error without it.
     #[arg(long, value_name = "FILE", conflicts_with = "account")]
     pub config: Option<PathBuf>,
     /// After the run, stay while the next planned query or retry of an account falls within
@@ -43,37 +44,37 @@ pub struct SyncArgs {
     #[arg(long, value_name = "PATH", requires = "account")]
     pub keytab: Option<PathBuf>,
     /// A domain controller to use (repeatable, tried in order). Default: DNS SRV discovery.
-    #[arg(long = "server", value_name = "HOST")]
+    #[arg(long = "server", value_name = "HOST", requires = "account")]
     pub servers: Vec<String>,
     /// The realm. Default: from the directory.
-    #[arg(long)]
+    #[arg(long, requires = "account")]
     pub realm: Option<String>,
     /// The DNS domain for SRV discovery. Default: the client principal's realm.
-    #[arg(long)]
+    #[arg(long, requires = "account")]
     pub domain: Option<String>,
     /// AD site for SRV discovery.
-    #[arg(long)]
+    #[arg(long, requires = "account")]
     pub site: Option<String>,
     /// The host keytab to authenticate with.
-    #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CLIENT_KEYTAB)]
+    #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CLIENT_KEYTAB, requires = "account")]
     pub client_keytab: PathBuf,
     /// The client principal. Default: the NAME$@REALM entry of the client keytab.
-    #[arg(long, value_name = "PRINCIPAL")]
+    #[arg(long, value_name = "PRINCIPAL", requires = "account")]
     pub client_principal: Option<String>,
     /// seal (SASL confidentiality, 389), ldaps (636) or starttls.
-    #[arg(long, value_enum, default_value = "seal")]
+    #[arg(long, value_enum, default_value = "seal", requires = "account")]
     pub protection: ProtectionArg,
     /// CA certificates for ldaps/starttls.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "account")]
     pub ca_file: Option<PathBuf>,
     /// Per-attempt and per-operation timeout.
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_u32)]
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_u32, requires = "account")]
     pub timeout_seconds: u32,
     /// Enctypes to write (comma-separated). Default: what the account supports, minus DES.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "account")]
     pub enctypes: Option<Vec<Enctype>>,
     /// SPNs to write (repeatable). Default: every servicePrincipalName of the account.
-    #[arg(long = "spn", value_name = "SPN")]
+    #[arg(long = "spn", value_name = "SPN", requires = "account")]
     pub spns: Vec<String>,
     #[command(flatten)]
     pub file: FileArgs,

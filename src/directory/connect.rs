@@ -55,7 +55,8 @@ impl Link {
     }
 }
 
-/// The TLS client settings: TLS 1.2 or later; with a CA file, only that file's CAs are trusted.
+/// The TLS client settings: TLS 1.2 or later; with a CA file, only that file's CAs are trusted
+/// and only that file is read (the system bundle is never opened).
 pub(crate) fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, DirectoryError> {
     let mut builder = TlsConnector::builder();
     builder.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
@@ -78,6 +79,10 @@ pub(crate) fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, Dire
             builder.add_root_certificate(cert);
         }
         builder.disable_built_in_roots(true);
+        // The connector would otherwise read the whole system bundle twice, only to discard it
+        // (see with_ssl_cert_file): with a CA file, that file is the only one read.
+        return crate::sys::with_ssl_cert_file(path, || builder.build())
+            .map_err(|e| DirectoryError::Internal(format!("TLS setup: {e}")));
     }
     builder
         .build()

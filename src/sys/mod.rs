@@ -9,7 +9,8 @@
 //!
 //! [`Login::gss_cred`] then gives GSSAPI an initiator credential over that same ccache with
 //! `gss_acquire_cred_from`, so `gss_init_sec_context` finds the service ticket in the cache and
-//! needs no KDC traffic of its own. No process environment variable is set, nothing is written
+//! needs no KDC traffic of its own. No environment variable is set for Kerberos (the one TLS
+//! setting, [`with_ssl_cert_file`], lasts one call and is put back), nothing is written
 //! to disk, and the default ccache of the user (or of root) is never read, created or
 //! overwritten. Dropping the [`Login`] destroys the ccache, so no ticket lingers in memory.
 #![allow(unsafe_code)]
@@ -504,6 +505,8 @@ fn keytab_name(path: &Path) -> Option<CString> {
     CString::new(bytes).ok()
 }
 
+mod env;
+pub use env::with_ssl_cert_file;
 mod fds;
 pub use fds::cloexec_inherited;
 mod gss;

@@ -80,6 +80,25 @@ done | grep 'not found' || true)
   exit 1
 }
 
+# promtool for tests/promtool.sh (the alerting rules under packaging/prometheus/): unpacked from
+# Debian's prometheus package into /opt/gmsa-promtool, never installed, so no Prometheus server
+# is set up or started on the machine.
+PROMTOOL_ROOT=/opt/gmsa-promtool
+if [ ! -x "$PROMTOOL_ROOT/usr/bin/promtool" ]; then
+  dl=$(mktemp -d)
+  chown _apt "$dl" 2>/dev/null || true
+  (cd "$dl" && apt-get download -q prometheus) || {
+    apt-get update -q
+    (cd "$dl" && apt-get download -q prometheus)
+  }
+  rm -rf "$PROMTOOL_ROOT.tmp"
+  mkdir -p "$PROMTOOL_ROOT.tmp"
+  dpkg-deb -x "$dl"/prometheus_*.deb "$PROMTOOL_ROOT.tmp"
+  rm -rf "$dl" "$PROMTOOL_ROOT"
+  mv "$PROMTOOL_ROOT.tmp" "$PROMTOOL_ROOT"
+fi
+"$PROMTOOL_ROOT/usr/bin/promtool" --version >/dev/null
+
 /usr/sbin/samba --version | grep -Eq 'Version 4\.(2[1-9]|[3-9][0-9])' || {
   echo "install-deps: samba >= 4.21 is required for gMSA support, got: $(/usr/sbin/samba --version)" >&2
   exit 1

@@ -83,12 +83,16 @@ _gmsa__keytab() {
             return 0
             ;;
         gmsa__subcmd__keytab__subcmd__check__subcmd__config)
-            opts="-h --log-level --help"
+            opts="-h --unit-dir --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --unit-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --log-level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

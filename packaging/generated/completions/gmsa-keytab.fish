@@ -35,7 +35,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "check-confi
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "doctor" -d 'Check everything a sync needs, in order, and print each problem with its fix'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l blob -d 'The msDS-ManagedPassword value: raw bytes, or the base64 text ldapsearch prints (bare or as an LDIF line). `-` reads standard input' -r -F
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l account -d 'The gMSA\'s sAMAccountName, e.g. \'svc_web$\' (the salt is built from it)' -r
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l account -d 'The gMSA\'s sAMAccountName, e.g. \'svc_web$\' (the salt is built from it); the trailing $ may be left out, as everywhere' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l realm -d 'The AD realm (the DNS domain, upper-cased in principals), e.g. EXAMPLE.TEST' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l kvno -d 'The account\'s msDS-KeyVersionNumber: kvno of the current password' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l keytab -d 'The keytab to create or update' -r -F
@@ -48,7 +48,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l mode 
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -l lenient -d 'Accept passwords of a length other than the 256 bytes DCs generate'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand derive" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l config -d 'The configuration file (ignored with --account)' -r -F
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l config -d 'The configuration file. The remaining options belong to the ad-hoc form (--account --keytab) and are a usage error without it' -r -F
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l linger -d 'After the run, stay while the next planned query or retry of an account falls within MINUTES of the start, run it then, and repeat; exit when nothing is due within them. The shipped unit passes 130 (the timer\'s longest gap between ticks plus a margin), so the read in the last five minutes of an epoch happens whatever the timer\'s phase. Ignored when systemd started the run without a timer ($INVOCATION_ID set, $TRIGGER_UNIT unset), so `systemctl start` returns after one pass' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l account -d 'Ad-hoc form, no configuration file: the gMSA\'s sAMAccountName (e.g. \'svc_web$\')' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l keytab -d 'Ad-hoc form: the keytab to write' -r -F
@@ -78,6 +78,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -s h -l 
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -l json -d 'One JSON array of entries instead of text lines'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand show" -s h -l help -d 'Print help'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -l unit-dir -d 'Read gmsa-keytab.service and its drop-ins from DIR (DIR/gmsa-keytab.service.d/*.conf) instead of asking systemd or searching the unit directories' -r -F
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand check-config" -s h -l help -d 'Print help'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand doctor" -l config -d 'The configuration file' -r -F

@@ -3,7 +3,7 @@
 //! password like a sync does, but never writes a keytab, the state file or the metrics.
 //! Exit status: 0 all passed, 1 warnings, 2 failures.
 
-mod local;
+pub(super) mod local;
 mod remote;
 
 use crate::config::{self, Config};
@@ -53,7 +53,8 @@ pub fn run(a: DoctorArgs) -> Result<u8, Error> {
         let accounts: Vec<&config::Account> = match &a.account {
             None => cfg.accounts.iter().collect(),
             Some(name) => {
-                let name = config::account_name(name);
+                let name = crate::account::account_name(name)
+                    .map_err(|e| Error::Usage(format!("--account: {e}")))?;
                 let found: Vec<_> = cfg
                     .accounts
                     .iter()
