@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Packaging checks, on a fresh Debian 12 machine, as root (tests/run-all.sh calls this):
-#   pinned cargo-deb / cargo-generate-rpm and an Ansible venv; man pages and completions up to
-#   date with the CLI; both packages built; the .deb installed and its binary, config, man page
-#   and units checked; the .rpm's contents listed and checked; the Ansible role linted, applied
-#   twice to this machine (the second run must change nothing) and its files checked.
+#   pinned cargo-deb, rpmbuild, the arm64 cross toolchain and qemu-user, and an Ansible venv;
+#   man pages and completions up to date with the CLI; both packages built for amd64 and arm64;
+#   the .deb installed and its binary, config, man page and units checked; the .rpms' contents,
+#   directories and scriptlets checked, and each installed, upgraded and erased in a scratch
+#   root (packaging/rpm-test.sh); the arm64 binary's offline tests under qemu-user and a sync
+#   against the lab DC (packaging/arm64-test.sh); the Ansible role linted, applied twice to this
+#   machine (the second run must change nothing), its files checked, and its conventions tested
+#   (packaging/ansible-test.sh: check mode and --diff, argument specs, states, directories).
 # Leaves gmsa-keytab installed on this machine (the .deb just built), with the example
 # playbook's configuration in /etc/gmsa-keytab/config.toml.
 set -euo pipefail
@@ -11,7 +15,6 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 CARGO_DEB_VERSION=3.8.0
-CARGO_GENERATE_RPM_VERSION=0.21.1
 ANSIBLE_CORE_VERSION=2.19.14
 ANSIBLE_LINT_VERSION=26.10.1
 VENV=/opt/gmsa-ansible-venv
@@ -35,20 +38,33 @@ unset CARGO_TARGET_DIR
 
 step "install tools"
 need=()
-command -v rpm >/dev/null || need+=(rpm)
+# rpmbuild is in Debian's rpm package.
+command -v rpmbuild >/dev/null || need+=(rpm)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v man >/dev/null || need+=(man-db)
 command -v strip >/dev/null || need+=(binutils)
+command -v file >/dev/null || need+=(file)
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 /usr/bin/python3 -c 'import apt' 2>/dev/null || need+=(python3-apt)
+# arm64: Debian multiarch (the cross compiler, the arm64 krb5 and OpenSSL to link against) and
+# qemu-user to run the arm64 binary here.
+command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+[ -e /usr/lib/aarch64-linux-gnu/pkgconfig/krb5-gssapi.pc ] || need+=(libkrb5-dev:arm64)
+[ -e /usr/lib/aarch64-linux-gnu/pkgconfig/openssl.pc ] || need+=(libssl-dev:arm64)
+command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
 if [ "${#need[@]}" -gt 0 ]; then
+  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
-if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ] ||
-  [ "$(cargo generate-rpm --version 2>/dev/null)" != "cargo-generate-rpm $CARGO_GENERATE_RPM_VERSION" ]; then
-  cargo install --locked "cargo-deb@$CARGO_DEB_VERSION" "cargo-generate-rpm@$CARGO_GENERATE_RPM_VERSION"
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+  cargo install --locked "cargo-deb@$CARGO_DEB_VERSION"
 fi
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+# Let the kernel run arm64 ELF files through qemu (binfmt_misc): the arm64 test binaries start
+# the arm64 gmsa-keytab. The F flag opens the interpreter now, so it works in namespaces too.
+[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || cat /usr/lib/binfmt.d/qemu-aarch64.conf >/proc/sys/fs/binfmt_misc/register
 if ! "$VENV/bin/python" -m pip freeze 2>/dev/null | grep -qx "ansible-core==$ANSIBLE_CORE_VERSION" ||
   ! "$VENV/bin/python" -m pip freeze 2>/dev/null | grep -qx "ansible-lint==$ANSIBLE_LINT_VERSION"; then
   /usr/bin/python3 -m venv "$VENV"
@@ -60,14 +76,19 @@ step "man pages and completions match the CLI (cargo xtask check)"
 cargo xtask check
 ok
 
-step "build the .deb and the .rpm (packaging/build.sh)"
+step "build the .deb and the .rpm for amd64 and arm64 (packaging/build.sh)"
+start=$SECONDS
 bash packaging/build.sh
-debs=(target/debian/gmsa-keytab_*.deb)
-rpms=(target/generate-rpm/gmsa-keytab-*.rpm)
-[ "${#debs[@]}" = 1 ] && [ -f "${debs[0]}" ] || fail "expected one .deb in target/debian/"
-[ "${#rpms[@]}" = 1 ] && [ -f "${rpms[0]}" ] || fail "expected one .rpm in target/generate-rpm/"
+echo "build.sh: $((SECONDS - start)) s"
+debs=(target/debian/gmsa-keytab_*_amd64.deb)
+debs_arm64=(target/aarch64-unknown-linux-gnu/debian/gmsa-keytab_*_arm64.deb)
+rpms=(target/rpm/gmsa-keytab-*.x86_64.rpm target/rpm/gmsa-keytab-*.aarch64.rpm)
+[ "${#debs[@]}" = 1 ] && [ -f "${debs[0]}" ] || fail "expected one amd64 .deb in target/debian/"
+[ "${#debs_arm64[@]}" = 1 ] && [ -f "${debs_arm64[0]}" ] || fail "expected one arm64 .deb"
+[ -f "${rpms[0]}" ] && [ -f "${rpms[1]}" ] || fail "expected an x86_64 and an aarch64 .rpm in target/rpm/"
 deb="$root/${debs[0]}"
-rpm_file="$root/${rpms[0]}"
+deb_arm64="$root/${debs_arm64[0]}"
+ls -l "$deb" "$deb_arm64" "${rpms[@]}"
 ok
 
 step "install the .deb"
@@ -122,20 +143,48 @@ echo "exposure: $exposure (at most $MAX_EXPOSURE)"
   fail "gmsa-keytab.service exposure ${exposure:-unknown} is above $MAX_EXPOSURE"
 ok
 
-step "the .rpm's contents"
-rpm -qip "$rpm_file"
-rpm -qlvp "$rpm_file" | tee "$shipped/rpm-files"
-for f in /usr/bin/gmsa-keytab /usr/lib/systemd/system/gmsa-keytab.service \
-  /usr/lib/systemd/system/gmsa-keytab.timer /etc/gmsa-keytab/config.toml \
-  /usr/share/man/man8/gmsa-keytab.8 /usr/share/man/man8/gmsa-keytab-sync.8 \
-  /usr/share/bash-completion/completions/gmsa-keytab; do
-  grep -q " $f\$" "$shipped/rpm-files" || fail "the .rpm lacks $f"
+step "the arm64 .deb: architecture, dependencies, the same files as the amd64 one"
+info=$(dpkg-deb -f "$deb_arm64" Architecture Depends)
+echo "$info"
+grep -qx 'Architecture: arm64' <<<"$info" || fail "the arm64 .deb is not Architecture: arm64"
+grep -q 'libgssapi-krb5-2' <<<"$info" || fail "the arm64 .deb does not depend on libgssapi-krb5-2"
+diff <(dpkg-deb -c "$deb" | awk '{print $1, $2, $6}') <(dpkg-deb -c "$deb_arm64" | awk '{print $1, $2, $6}') ||
+  fail "the arm64 .deb holds other files than the amd64 one"
+dpkg-deb --fsys-tarfile "$deb_arm64" | tar -x -C "$shipped" ./usr/bin/gmsa-keytab
+[[ "$(file -b "$shipped/usr/bin/gmsa-keytab")" == *"ARM aarch64"* ]] || fail "the arm64 .deb's binary is not aarch64"
+ok
+
+step "the .rpms: contents, owned directories, scriptlets; install, upgrade, erase in a scratch root"
+for rpm_file in "${rpms[@]}"; do
+  rpm_file=$root/$rpm_file
+  rpm -qip "$rpm_file"
+  rpm -qlvp "$rpm_file" | tee "$shipped/rpm-files"
+  for f in /usr/bin/gmsa-keytab /usr/lib/systemd/system/gmsa-keytab.service \
+    /usr/lib/systemd/system/gmsa-keytab.timer /usr/lib/systemd/system-preset/50-gmsa-keytab.preset \
+    /etc/gmsa-keytab/config.toml /usr/share/man/man8/gmsa-keytab.8 /usr/share/man/man8/gmsa-keytab-sync.8 \
+    /usr/share/bash-completion/completions/gmsa-keytab; do
+    grep -q " $f\$" "$shipped/rpm-files" || fail "$rpm_file lacks $f"
+  done
+  grep -q '^-rwxr-xr-x .* root  *root .* /usr/bin/gmsa-keytab$' "$shipped/rpm-files" || fail "/usr/bin/gmsa-keytab is not root 0755 in the .rpm"
+  grep -q '^drwxr-xr-x .* root  *root .* /etc/gmsa-keytab$' "$shipped/rpm-files" || fail "the .rpm does not own /etc/gmsa-keytab 0755"
+  grep -q '^drwx------ .* root  *root .* /var/lib/gmsa-keytab$' "$shipped/rpm-files" || fail "the .rpm does not own /var/lib/gmsa-keytab 0700"
+  out=$(rpm -qp --configfiles "$rpm_file")
+  grep -qx /etc/gmsa-keytab/config.toml <<<"$out" || fail "config.toml is not %config in the .rpm"
+  out=$(rpm -qp --requires "$rpm_file")
+  grep -q '^libgssapi_krb5.so.2()(64bit)' <<<"$out" || fail "the .rpm does not require libgssapi_krb5"
+  out=$(rpm -qp --scripts "$rpm_file")
+  grep -q 'systemctl --no-reload preset gmsa-keytab.timer' <<<"$out" || fail "%post does not use systemctl preset"
+  ! grep -q 'systemctl --no-reload enable' <<<"$out" || fail "a scriptlet enables the timer directly"
+  # (Debian's rpm warns "RPM should not be used directly..." on every install: expected.)
+  bash packaging/rpm-test.sh "$rpm_file"
 done
-grep -q '^-rwxr-xr-x .* /usr/bin/gmsa-keytab$' "$shipped/rpm-files" || fail "/usr/bin/gmsa-keytab is not 0755 in the .rpm"
-out=$(rpm -qp --configfiles "$rpm_file")
-grep -qx /etc/gmsa-keytab/config.toml <<<"$out" || fail "config.toml is not %config in the .rpm"
-out=$(rpm -qp --requires "$rpm_file")
-grep -q '^libgssapi_krb5.so.2()' <<<"$out" || fail "the .rpm does not require libgssapi_krb5"
+[ "$(rpm -qp --qf '%{ARCH}' "$root/${rpms[1]}")" = aarch64 ] || fail "${rpms[1]} is not aarch64"
+ok
+
+step "arm64: offline tests under qemu-user, a sync against the lab DC (packaging/arm64-test.sh)"
+start=$SECONDS
+bash packaging/arm64-test.sh
+echo "arm64-test.sh: $((SECONDS - start)) s"
 ok
 
 step "Ansible: syntax check and ansible-lint"
@@ -178,6 +227,10 @@ if [ "$(ps -p 1 -o comm=)" = systemd ]; then
 else
   echo "systemd is not PID 1 here: the role skipped the timer and the sync"
 fi
+ok
+
+step "Ansible: --check --diff, argument specs, unquoted modes, keytab directories, state absent/present, the farm inventory"
+bash packaging/ansible-test.sh "$deb"
 ok
 
 printf '\npackaging: %d passed, 0 failed\n' "$passed"

@@ -205,7 +205,7 @@ check "the timer is scheduled"
 
 # --- The Ansible role's systemd steps, which packaging/ci.sh skips where systemd is not PID 1 --
 VENV=/opt/gmsa-ansible-venv
-debs=("$root"/target/debian/gmsa-keytab_*.deb)
+debs=("$root"/target/debian/gmsa-keytab_*_"$(dpkg --print-architecture)".deb)
 if [ -x "$VENV/bin/ansible-playbook" ] && [ -f "${debs[0]}" ]; then
   inside systemctl stop gmsa-keytab.timer
   inside systemctl disable --quiet gmsa-keytab.timer 2>/dev/null || true

@@ -5,7 +5,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gmsa-keytab");
+/// The binary under test: this build's, or the one GMSA_KEYTAB_BIN names
+/// (packaging/arm64-test.sh runs these tests against the arm64 build under qemu-user).
+fn bin() -> std::ffi::OsString {
+    std::env::var_os("GMSA_KEYTAB_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_gmsa-keytab").into())
+}
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,7 +18,7 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
+    Command::new(bin())
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -109,7 +113,7 @@ fn base64_and_stdin_inputs_give_the_same_keytab() {
     let b64 = fs::read_to_string(data("blob-b.b64")).unwrap();
     let ldif = format!("dn: CN=svc_web,DC=example,DC=test\nmsDS-ManagedPassword:: {b64}");
     let c = d.path().join("c");
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args([
             "derive",
             "--blob",

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gmsa-keytab");
+/// The binary under test: this build's, or the one GMSA_KEYTAB_BIN names
+/// (packaging/arm64-test.sh runs these tests against the arm64 build under qemu-user).
+fn bin() -> std::ffi::OsString {
+    std::env::var_os("GMSA_KEYTAB_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_gmsa-keytab").into())
+}
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -32,7 +36,7 @@ fn tool(name: &str) -> Command {
 }
 
 fn derive_b(keytab: &Path) {
-    let o = Command::new(BIN)
+    let o = Command::new(bin())
         .args(["derive", "--blob", data("blob-b.bin").to_str().unwrap()])
         .args([
             "--account",
@@ -179,7 +183,7 @@ fn show_reads_ktutil_keytab_and_derive_merges_it_byte_identical() {
     let kt = d.path().join("mixed.keytab");
     ktutil_written(&kt);
     let original = fs::read(&kt).unwrap();
-    let o = Command::new(BIN)
+    let o = Command::new(bin())
         .args(["show", "--json"])
         .arg(&kt)
         .output()
