@@ -33,7 +33,11 @@ ps_init() {
   cp "$bin" "$PS_W"/usrbin-upper/gmsa-keytab
   # Mount points on this machine: empty directories, removed again by ps_cleanup if created.
   for d in /etc/gmsa-keytab /var/lib/gmsa-keytab /var/log/journal; do
-    [ -d "$d" ] || { mkdir -p "$d" && PS_CREATED+=("$d"); }
+    # The state directory 0700 like the package's, so a mount point left behind by a killed
+    # run never fails packaging/ci.sh's check (/var/lib/gmsa-keytab root 0700).
+    mode=0755
+    [ "$d" = /var/lib/gmsa-keytab ] && mode=0700
+    [ -d "$d" ] || { mkdir -p -m "$mode" "$d" && PS_CREATED+=("$d"); }
   done
   cat >"$PS_W"/inner.sh <<EOS
 #!/bin/sh
