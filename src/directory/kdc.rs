@@ -102,6 +102,15 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    /// One line for a log message.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Failure::Krb(e) => e.message.clone(),
+            Failure::Transport(d) => format!("KDC unreachable: {d}"),
+            Failure::OtherRealm(r) => format!("referred to realm {r:?}"),
+        }
+    }
+
     fn into_error(self, stage: Stage, t: &Target<'_>) -> DirectoryError {
         match self {
             Failure::Krb(e) => classify(stage, t, &e),
@@ -128,16 +137,40 @@ impl Failure {
 
 /// Runs one exchange to completion against `t.kdc`, then stores its ticket in the ccache.
 async fn drive(mut exchange: Exchange<'_>, t: &Target<'_>) -> Result<(), Failure> {
+    complete(&mut exchange, t.kdc, t.client_realm, t.timeout).await?;
+    exchange.finish().map_err(Failure::Krb)
+}
+
+/// A service ticket for `service` (not stored in the ccache), from the KDC at `kdc`.
+pub(crate) async fn fetch_ticket(
+    login: &Login,
+    service: &str,
+    kdc: SocketAddr,
+    realm: &str,
+    limit: Duration,
+) -> Result<Vec<u8>, Failure> {
+    let mut exchange = login.ticket_exchange(service).map_err(Failure::Krb)?;
+    complete(&mut exchange, kdc, realm, limit).await?;
+    exchange.ticket().map_err(Failure::Krb)
+}
+
+/// Steps an exchange until libkrb5 says it is done, carrying each request to `kdc`.
+async fn complete(
+    exchange: &mut Exchange<'_>,
+    kdc: SocketAddr,
+    client_realm: &str,
+    limit: Duration,
+) -> Result<(), Failure> {
     let mut reply: Option<Vec<u8>> = None;
     for _ in 0..MAX_ROUNDS {
         match exchange.step(reply.as_deref()).map_err(Failure::Krb)? {
-            Step::Done => return exchange.finish().map_err(Failure::Krb),
+            Step::Done => return Ok(()),
             Step::Send { request, realm } => {
-                if realm != t.client_realm {
+                if realm != client_realm {
                     return Err(Failure::OtherRealm(realm));
                 }
                 reply = Some(
-                    send(t.kdc, &request, t.timeout)
+                    send(kdc, &request, limit)
                         .await
                         .map_err(Failure::Transport)?,
                 );
