@@ -280,39 +280,23 @@ pub async fn read_naming_context(
 
 /// rootDSE `defaultNamingContext`.
 pub(crate) async fn default_naming_context(ctx: &mut Ctx<'_>) -> Result<String, DirectoryError> {
-    let entries = search(
-        ctx,
-        "rootDSE read",
-        "",
-        Scope::Base,
-        "(objectClass=*)",
-        &["defaultNamingContext"],
-    )
-    .await?;
-    let bad = |detail: &str| DirectoryError::BadReply {
-        server: ctx.server.into(),
-        detail: detail.into(),
-    };
-    let mut entry = entries
-        .into_iter()
-        .next()
-        .ok_or_else(|| bad("the rootDSE was not returned"))?;
-    entry
-        .take_single_string("defaultNamingContext")
-        .map_err(|e| bad(&e))?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| bad("the rootDSE has no defaultNamingContext"))
+    root_dse_attribute(ctx, "defaultNamingContext").await
 }
 
 /// rootDSE `currentTime` (GeneralizedTime text), the DC's own clock. Readable anonymously.
 pub(crate) async fn current_time(ctx: &mut Ctx<'_>) -> Result<String, DirectoryError> {
+    root_dse_attribute(ctx, "currentTime").await
+}
+
+/// One single-valued, non-empty attribute of the rootDSE.
+async fn root_dse_attribute(ctx: &mut Ctx<'_>, attr: &str) -> Result<String, DirectoryError> {
     let entries = search(
         ctx,
         "rootDSE read",
         "",
         Scope::Base,
         "(objectClass=*)",
-        &["currentTime"],
+        &[attr],
     )
     .await?;
     let bad = |detail: &str| DirectoryError::BadReply {
@@ -324,9 +308,10 @@ pub(crate) async fn current_time(ctx: &mut Ctx<'_>) -> Result<String, DirectoryE
         .next()
         .ok_or_else(|| bad("the rootDSE was not returned"))?;
     entry
-        .take_single_string("currentTime")
+        .take_single_string(attr)
         .map_err(|e| bad(&e))?
-        .ok_or_else(|| bad("the rootDSE has no currentTime"))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad(&format!("the rootDSE has no {attr}")))
 }
 
 /// Reads one gMSA: the blob and attributes, then (second search, after the blob) its kvno.
