@@ -22,9 +22,15 @@ VENV=/opt/gmsa-ansible-venv
 # raises it fails here: lower it back or update the README and this number.
 MAX_EXPOSURE=2.1
 
-passed=0
+passed=0 skipped=0 skips=()
 step() { printf '\n=== packaging: %s\n' "$*"; }
 ok() { passed=$((passed + 1)); }
+# A check that cannot run here is counted and listed as skipped, never as passed.
+skip() {
+  skipped=$((skipped + 1))
+  skips+=("$*")
+  echo "SKIPPED: $*"
+}
 fail() {
   echo "packaging: FAILED: $*" >&2
   exit 1
@@ -221,16 +227,18 @@ grep -qx 'mode = "0640"' <<<"$out" || fail "check-config does not show mode 0640
 dropin=/etc/systemd/system/gmsa-keytab.service.d/write-paths.conf
 [ "$(stat -c '%a %U' "$dropin")" = "644 root" ] || fail "$dropin is not root 0644"
 grep -qx '\[Service\]' "$dropin" || fail "$dropin has no [Service] section"
+ok
 if [ "$(ps -p 1 -o comm=)" = systemd ]; then
   systemctl is-enabled --quiet gmsa-keytab.timer || fail "gmsa-keytab.timer is not enabled"
   systemctl is-active --quiet gmsa-keytab.timer || fail "gmsa-keytab.timer is not active"
+  ok
 else
-  echo "systemd is not PID 1 here: the role skipped the timer and the sync"
+  skip "the role's timer and sync on this machine (systemd is not PID 1; packaging/sandbox-test.sh runs them under a private systemd)"
 fi
-ok
 
 step "Ansible: --check --diff, argument specs, unquoted modes, keytab directories, state absent/present, the farm inventory"
 bash packaging/ansible-test.sh "$deb"
 ok
 
-printf '\npackaging: %d passed, 0 failed\n' "$passed"
+printf '\npackaging: %d passed, 0 failed, %d skipped\n' "$passed" "$skipped"
+for s in "${skips[@]}"; do echo "  skipped: $s"; done

@@ -1,13 +1,19 @@
-# Sourced by tests/lab/timer-rotation.sh and benches/day-cost.sh: a private systemd as PID 1 of
-# new pid, mount and cgroup namespaces inside the lab's network namespace (as
-# packaging/sandbox-test.sh does), with private /run, /etc/systemd, /etc/gmsa-keytab,
-# /var/lib/gmsa-keytab and /var/log/journal, every unit of this machine hidden (only
-# basic.target and journald start), and THIS build's binary as /usr/bin/gmsa-keytab (an
-# overlay inside its mount namespace: nothing is installed on the machine). PID 1 logs to its
-# journal, as on a real host, so its lines about units count (and LogLevelMax= applies).
+# Sourced by tests/lab/timer-rotation.sh, benches/day-cost.sh and packaging/sandbox-test.sh: a
+# private systemd as PID 1 of new pid, mount and cgroup namespaces inside the lab's network
+# namespace, with private /run, /etc/systemd and /var/log/journal, and every unit of this
+# machine hidden (only basic.target and journald start). PID 1 logs to its journal, as on a
+# real host, so its lines about units count (and LogLevelMax= applies). Two layouts:
 #
-#   ps_init W BIN   lay out the private tree under W (units go to W/etc-systemd/system,
-#                   /etc/gmsa-keytab is W/gmsa-etc, /var/lib/gmsa-keytab is W/state)
+#   ps_init W BIN   private /etc/gmsa-keytab (W/gmsa-etc) and /var/lib/gmsa-keytab (W/state);
+#                   units go to W/etc-systemd/system; BIN (this build's binary) becomes
+#                   /usr/bin/gmsa-keytab through an overlay inside the mount namespace (BIN
+#                   empty: the installed one). Nothing is installed on the machine.
+#   ps_init_fresh W a fresh host to install the package into: /usr, /etc and /var are
+#                   overlays of this machine's (writes go to W/ov and vanish with W), so dpkg,
+#                   apt and the maintainer scripts run for real against the private systemd
+#                   without touching this machine. The namespace's hosts and resolv.conf (the
+#                   lab DC's DNS) are bound again over the overlay's /etc.
+#   PS_INNER_EXTRA  shell lines run inside before systemd starts (e.g. more bind mounts)
 #   ps_boot         start it and wait until it runs; sets PS_PID1
 #   inside CMD...   run CMD in its namespaces
 #   ps_cleanup      power it off, remove its cgroup and the mount points ps_init created
@@ -17,12 +23,13 @@ PS_PID1=
 PS_CREATED=()
 PS_CGDIR=
 
-ps_init() {
-  PS_W=$1
-  local bin=$2 g u d
-  mkdir -p "$PS_W"/etc-systemd/system "$PS_W"/etc-systemd/system-generators "$PS_W"/gmsa-etc \
-    "$PS_W"/state "$PS_W"/journal "$PS_W"/usrbin-upper "$PS_W"/usrbin-work
-  chmod 700 "$PS_W"/state
+PS_INNER_EXTRA=
+PS_BOOTS=0
+
+# The private /etc/systemd: no generators, this machine's units masked, basic.target default.
+_ps_units() {
+  local g u
+  mkdir -p "$PS_W"/etc-systemd/system "$PS_W"/etc-systemd/system-generators "$PS_W"/journal
   for g in /lib/systemd/system-generators/*; do ln -s /dev/null "$PS_W/etc-systemd/system-generators/${g##*/}"; done
   for u in /lib/systemd/system/sysinit.target.wants/* /lib/systemd/system/sockets.target.wants/* \
     /lib/systemd/system/timers.target.wants/*; do
@@ -30,7 +37,19 @@ ps_init() {
     ln -sf /dev/null "$PS_W/etc-systemd/system/${u##*/}"
   done
   ln -s /lib/systemd/system/basic.target "$PS_W"/etc-systemd/system/default.target
-  cp "$bin" "$PS_W"/usrbin-upper/gmsa-keytab
+}
+
+ps_init() {
+  PS_W=$1
+  local bin=$2 d usrbin=
+  _ps_units
+  mkdir -p "$PS_W"/gmsa-etc "$PS_W"/state
+  chmod 700 "$PS_W"/state
+  if [ -n "$bin" ]; then
+    mkdir -p "$PS_W"/usrbin-upper "$PS_W"/usrbin-work
+    cp "$bin" "$PS_W"/usrbin-upper/gmsa-keytab
+    usrbin="mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=$PS_W/usrbin-upper,workdir=$PS_W/usrbin-work /usr/bin"
+  fi
   # Mount points on this machine: empty directories, removed again by ps_cleanup if created.
   for d in /etc/gmsa-keytab /var/lib/gmsa-keytab /var/log/journal; do
     # The state directory 0700 like the package's, so a mount point left behind by a killed
@@ -44,11 +63,12 @@ ps_init() {
 set -e
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t tmpfs -o mode=755 tmpfs /run
-mount -t overlay overlay -o lowerdir=/usr/bin,upperdir=$PS_W/usrbin-upper,workdir=$PS_W/usrbin-work /usr/bin
+$usrbin
 mount --bind $PS_W/etc-systemd /etc/systemd
 mount --bind $PS_W/gmsa-etc /etc/gmsa-keytab
 mount --bind $PS_W/state /var/lib/gmsa-keytab
 mount --bind $PS_W/journal /var/log/journal
+$PS_INNER_EXTRA
 touch $PS_W/console && mount --bind $PS_W/console /dev/console
 exec env -i container=gmsa-private PATH=/usr/sbin:/usr/bin:/sbin:/bin \\
   /lib/systemd/systemd --system --log-target=journal --show-status=no
@@ -56,11 +76,40 @@ EOS
   chmod 755 "$PS_W"/inner.sh
 }
 
+ps_init_fresh() {
+  PS_W=$1
+  local d f
+  _ps_units
+  for d in usr etc var; do mkdir -p "$PS_W/ov/$d-upper" "$PS_W/ov/$d-work"; done
+  {
+    echo '#!/bin/sh'
+    echo 'set -e'
+    echo 'mount -t cgroup2 cgroup2 /sys/fs/cgroup'
+    echo 'mount -t tmpfs -o mode=755 tmpfs /run'
+    for d in usr etc var; do
+      echo "mount -t overlay overlay -o lowerdir=/$d,upperdir=$PS_W/ov/$d-upper,workdir=$PS_W/ov/$d-work /$d"
+    done
+    # `ip netns exec` bound these over /etc's files; the overlay hides its bind mounts.
+    for f in hosts resolv.conf; do
+      [ ! -e "/etc/netns/$GMSALAB_NETNS/$f" ] || echo "mount --bind /etc/netns/$GMSALAB_NETNS/$f /etc/$f"
+    done
+    echo "mount --bind $PS_W/etc-systemd /etc/systemd"
+    echo 'mkdir -p /var/log/journal'
+    echo "mount --bind $PS_W/journal /var/log/journal"
+    echo "$PS_INNER_EXTRA"
+    echo "touch $PS_W/console && mount --bind $PS_W/console /dev/console"
+    echo 'exec env -i container=gmsa-private PATH=/usr/sbin:/usr/bin:/sbin:/bin \'
+    echo '  /lib/systemd/systemd --system --log-target=journal --show-status=no'
+  } >"$PS_W"/inner.sh
+  chmod 755 "$PS_W"/inner.sh
+}
+
 ps_boot() {
   local cg outer state
   cg=$(findmnt -n -t cgroup2 -o TARGET | head -n1)
   [ -n "$cg" ] || { echo "private-systemd: no cgroup2 mount" >&2; return 1; }
-  PS_CGDIR="$cg/gmsa-private-$$"
+  PS_BOOTS=$((PS_BOOTS + 1))
+  PS_CGDIR="$cg/gmsa-private-$$-$PS_BOOTS"
   mkdir "$PS_CGDIR"
   sh -c "echo \$\$ > '$PS_CGDIR/cgroup.procs'; exec ip netns exec '$GMSALAB_NETNS' \
     unshare --cgroup --pid --fork --mount --propagation private --mount-proc '$PS_W/inner.sh'" \
@@ -93,4 +142,6 @@ ps_cleanup() {
     find "$PS_CGDIR" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   fi
   for d in "${PS_CREATED[@]}"; do rmdir "$d" 2>/dev/null || true; done
+  # Ready for another ps_init in the same script.
+  PS_PID1= PS_CGDIR= PS_CREATED=()
 }
