@@ -20,7 +20,7 @@ fn label(v: &str) -> String {
 pub fn render(cfg: &Config, state: &State, disk: &BTreeMap<String, OnDisk>, now: u64) -> String {
     let mut out = String::new();
     let nothing = OnDisk::default();
-    let metrics: [(&str, &str, &str); 9] = [
+    let metrics: [(&str, &str, &str); 11] = [
         (
             "gmsa_keytab_last_success_timestamp_seconds",
             "gauge",
@@ -62,6 +62,16 @@ pub fn render(cfg: &Config, state: &State, disk: &BTreeMap<String, OnDisk>, now:
             "Failed attempts, all time.",
         ),
         (
+            "gmsa_keytab_dc_behind",
+            "gauge",
+            "1 when the DCs asked report an older kvno than the keytab holds (newer keys kept).",
+        ),
+        (
+            "gmsa_keytab_dc_kvno",
+            "gauge",
+            "Key version number the DC asked last reported for the account.",
+        ),
+        (
             "gmsa_keytab_up",
             "gauge",
             "1 when the last attempt for the account succeeded.",
@@ -93,6 +103,13 @@ pub fn render(cfg: &Config, state: &State, disk: &BTreeMap<String, OnDisk>, now:
                 "gmsa_keytab_next_query_timestamp_seconds" => Some(s.next_query),
                 "gmsa_keytab_consecutive_failures" => Some(u64::from(s.consecutive_failures)),
                 "gmsa_keytab_errors_total" => Some(s.errors_total),
+                "gmsa_keytab_dc_behind" => Some(u64::from(s.behind.is_some())),
+                "gmsa_keytab_dc_kvno" => s
+                    .behind
+                    .as_ref()
+                    .map(|b| b.dc_kvno)
+                    .or(s.kvno)
+                    .map(u64::from),
                 _ => Some(u64::from(
                     s.consecutive_failures == 0 && s.last_success.is_some(),
                 )),
@@ -223,7 +240,17 @@ mod tests {
         assert!(text.contains("gmsa_keytab_last_run_timestamp_seconds 1234\n"));
         // An account never synced has no other samples yet, but the metric families are declared.
         assert_eq!(text.matches("svc_new").count(), 1);
-        assert_eq!(text.matches("# TYPE").count(), 10);
+        assert_eq!(text.matches("# TYPE").count(), 12);
+        assert!(text.contains("gmsa_keytab_dc_behind{account=\"svc_web$\",keytab=\"/k/w\"} 0\n"));
+        st.accounts.get_mut("svc_web$").unwrap().behind = Some(crate::state::BehindState {
+            server: "dc2.example.test".into(),
+            dc_kvno: 2,
+            keytab_kvno: 3,
+            ..Default::default()
+        });
+        let text = render(&cfg, &st, &disk, 1234);
+        assert!(text.contains("gmsa_keytab_dc_behind{account=\"svc_web$\",keytab=\"/k/w\"} 1\n"));
+        assert!(text.contains("gmsa_keytab_dc_kvno{account=\"svc_web$\",keytab=\"/k/w\"} 2\n"));
         assert_eq!(label("a\"b\\c"), "a\\\"b\\\\c");
     }
 }

@@ -22,12 +22,17 @@ pub struct Plan {
     pub removed: usize,
     /// Entries written that were not there before.
     pub added: usize,
+    /// The highest kvno the keytab held above every kvno of the key sets: those entries were
+    /// kept (the DC that was asked is behind), `None` when there were none.
+    pub kept_newer: Option<u32>,
 }
 
 /// Replaces every entry of the `managed` principals with exactly the entries in `keysets`
 /// (for each key set, for each principal, for each key, in that order), keeping every entry of
 /// any other principal byte-identical and in its place. When the key sets hold the current kvno
-/// K but no K-1, existing K-1 entries of the managed principals are kept (see below).
+/// K but no K-1, existing K-1 entries of the managed principals are kept (see below). Entries
+/// of the managed principals with a kvno above every kvno of the key sets are kept as they are
+/// and reported in [`Plan::kept_newer`]: a kvno never goes back.
 ///
 /// The managed entries already present are compared on name, name type, kvno, enctype and key,
 /// not timestamp and not order: when they are the same set, nothing changed and the existing
@@ -79,6 +84,29 @@ pub fn plan(existing: &Keytab, managed: &[Principal], keysets: &[KeySet], timest
         }
     }
 
+    // A DC that is behind (replication lag, restored from a backup) reports an older kvno than
+    // the keytab holds. Newer keys came from a DC that knew better, and the KDCs that are up to
+    // date issue tickets under them: they stay, byte for byte and first, so a kvno never goes
+    // back. A DC that has caught up later replaces them the normal way.
+    let mut kept_newer = None;
+    if let Some(top) = keysets.iter().map(|k| k.kvno).max() {
+        let newer: Vec<Entry> = existing
+            .entries
+            .iter()
+            .filter(|e| is_managed(e) && e.kvno > top)
+            .cloned()
+            .collect();
+        kept_newer = newer.iter().map(|e| e.kvno).max();
+        if !newer.is_empty() {
+            let rest = std::mem::take(&mut desired);
+            for e in newer.into_iter().chain(rest) {
+                if !desired.iter().any(|d| same_entry(d, &e)) {
+                    desired.push(e);
+                }
+            }
+        }
+    }
+
     let current: Vec<&Entry> = existing.entries.iter().filter(|e| is_managed(e)).collect();
     let kept = current
         .iter()
@@ -102,6 +130,7 @@ pub fn plan(existing: &Keytab, managed: &[Principal], keysets: &[KeySet], timest
             changed: false,
             removed: 0,
             added: 0,
+            kept_newer,
         };
     }
     let mut entries: Vec<Entry> = existing
@@ -116,6 +145,7 @@ pub fn plan(existing: &Keytab, managed: &[Principal], keysets: &[KeySet], timest
         changed: true,
         removed,
         added,
+        kept_newer,
     }
 }
 

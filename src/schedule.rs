@@ -15,6 +15,24 @@ pub const ROLLOVER_WINDOW: Duration = Duration::from_secs(300);
 /// First retry delay after a failure; doubled per consecutive failure.
 pub const FIRST_RETRY: Duration = Duration::from_secs(60);
 
+/// First retry delay after the KDC rejected this host's own key or the DC denied access: an
+/// hour, doubled per consecutive failure up to `recheck`. Each attempt with a wrong host key is
+/// one failed pre-authentication on the account; retried every few minutes it would lock out a
+/// user principal used as the client (machine accounts only count `badPwdCount`).
+pub const REJECTED_RETRY: Duration = Duration::from_secs(3600);
+
+/// Which backoff a failure gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    /// Network, DC or local trouble that may pass by itself: from [`FIRST_RETRY`] up to
+    /// `retry_max`.
+    Transient,
+    /// The KDC rejected the host's key or account, or the DC denied access (exit 77): from
+    /// [`REJECTED_RETRY`] up to `recheck`. Nothing changes until an operator acts, and
+    /// retrying costs failed logons.
+    Rejected,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     /// Query at least this often even when the password cannot have changed (a manual reset,
@@ -79,10 +97,40 @@ pub fn next_after_success(now: u64, query_interval: Duration, jitter: f64, polic
     safety.min(rotation).max(now + 1)
 }
 
-/// The next attempt after `failures` consecutive failures (1 for the first).
-pub fn next_after_failure(now: u64, failures: u32, jitter: f64, policy: &Policy) -> u64 {
-    let first = secs(FIRST_RETRY);
-    let cap = secs(policy.retry_max).max(1);
+/// First re-query after a DC reported an older kvno than the keytab holds; doubled per run
+/// that still finds it behind, up to [`BEHIND_RETRY_MAX`]. Replication lag usually ends within
+/// minutes; a DC restored from a backup may take longer, and the keytab stays valid meanwhile.
+pub const BEHIND_RETRY: Duration = Duration::from_secs(300);
+/// Longest wait between queries while a DC is behind.
+pub const BEHIND_RETRY_MAX: Duration = Duration::from_secs(3600);
+
+/// The next query after the `runs`-th run in a row (1 for the first) that found the DC behind
+/// the keytab, when the normal plan after that read is `planned`: whichever comes first.
+pub fn next_while_behind(now: u64, runs: u32, jitter: f64, planned: u64) -> u64 {
+    let first = secs(BEHIND_RETRY);
+    let cap = secs(BEHIND_RETRY_MAX);
+    let exp = runs.saturating_sub(1).min(30);
+    let delay = first.saturating_mul(1u64 << exp).min(cap);
+    let delay = (delay + (delay as f64 * 0.1 * jitter.clamp(0.0, 1.0)) as u64).min(cap);
+    planned.min(now + delay).max(now + 1)
+}
+
+/// The next attempt after `failures` consecutive failures (1 for the first) of kind `backoff`.
+pub fn next_after_failure(
+    now: u64,
+    failures: u32,
+    jitter: f64,
+    policy: &Policy,
+    backoff: Backoff,
+) -> u64 {
+    let (first, cap) = match backoff {
+        Backoff::Transient => (secs(FIRST_RETRY), secs(policy.retry_max).max(1)),
+        // At least an hour, at most the recheck interval (never below the hour).
+        Backoff::Rejected => {
+            let first = secs(REJECTED_RETRY);
+            (first, secs(policy.recheck).max(first))
+        }
+    };
     let exp = failures.saturating_sub(1).min(30);
     let delay = first.saturating_mul(1u64 << exp).min(cap);
     // Up to 10 % jitter, still never past the cap.
@@ -178,12 +226,66 @@ mod tests {
     fn failures_back_off_exponentially_up_to_the_timer_interval() {
         let p = Policy::default();
         let d: Vec<u64> = (1..=8)
-            .map(|n| next_after_failure(NOW, n, 0.0, &p) - NOW)
+            .map(|n| next_after_failure(NOW, n, 0.0, &p, Backoff::Transient) - NOW)
             .collect();
         assert_eq!(d, [60, 120, 240, 480, 900, 900, 900, 900]);
-        assert!(next_after_failure(NOW, u32::MAX, 0.99, &p) - NOW <= 900);
-        let j = next_after_failure(NOW, 1, 0.99, &p) - NOW;
+        assert!(next_after_failure(NOW, u32::MAX, 0.99, &p, Backoff::Transient) - NOW <= 900);
+        let j = next_after_failure(NOW, 1, 0.99, &p, Backoff::Transient) - NOW;
         assert!((60..=66).contains(&j));
+    }
+
+    #[test]
+    fn rejected_keys_back_off_from_an_hour_to_the_recheck_interval() {
+        let p = Policy::default();
+        let d: Vec<u64> = (1..=6)
+            .map(|n| next_after_failure(NOW, n, 0.0, &p, Backoff::Rejected) - NOW)
+            .collect();
+        assert_eq!(d, [3600, 7200, 14_400, 28_800, 43_200, 43_200]);
+        for n in [1, 2, 9, u32::MAX] {
+            for j in [0.0, 0.5, 0.999] {
+                let d = next_after_failure(NOW, n, j, &p, Backoff::Rejected) - NOW;
+                assert!((3600..=43_200).contains(&d), "{n} {j}: {d}");
+            }
+        }
+        // recheck-hours = 1: an hour, never less.
+        let short = Policy {
+            recheck: Duration::from_secs(3600),
+            ..p
+        };
+        assert_eq!(
+            next_after_failure(NOW, 5, 0.9, &short, Backoff::Rejected) - NOW,
+            3600
+        );
+        // Failed logons per day from a host whose key is wrong, with every retry on time:
+        // 0, 1, 3, 7 and 15 h on the first day, then every 12 h.
+        let (mut t, mut n, mut first_day) = (NOW, 0u32, 0);
+        while t < NOW + DAY {
+            first_day += 1;
+            n += 1;
+            t = next_after_failure(t, n, 0.0, &p, Backoff::Rejected);
+        }
+        assert_eq!(first_day, 5);
+    }
+
+    #[test]
+    fn a_dc_that_is_behind_is_asked_again_within_the_hour() {
+        let far = NOW + 10 * DAY;
+        let d: Vec<u64> = (1..=6)
+            .map(|n| next_while_behind(NOW, n, 0.0, far) - NOW)
+            .collect();
+        assert_eq!(d, [300, 600, 1200, 2400, 3600, 3600]);
+        assert!(next_while_behind(NOW, u32::MAX, 0.99, far) - NOW <= 3600);
+        // Never later than the normal plan (e.g. the rotation window).
+        assert_eq!(next_while_behind(NOW, 1, 0.0, NOW + 100), NOW + 100);
+        assert_eq!(next_while_behind(NOW, 1, 0.0, NOW), NOW + 1);
+        // Queries on a day the DC stays behind: 5 in the first 75 minutes, then hourly.
+        let (mut t, mut n, mut count) = (NOW, 0u32, 0);
+        while t < NOW + DAY {
+            count += 1;
+            n += 1;
+            t = next_while_behind(t, n, 0.0, far);
+        }
+        assert_eq!(count, 27);
     }
 
     #[test]

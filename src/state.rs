@@ -33,6 +33,24 @@ pub struct AccountState {
     pub last_error: Option<String>,
     pub last_exit: Option<u8>,
     pub server: Option<String>,
+    /// Set while the DCs asked report an older kvno than the keytab holds (the newer entries
+    /// are kept); cleared by the first answer that is not behind.
+    pub behind: Option<BehindState>,
+}
+
+/// A DC behind the keytab, as last seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BehindState {
+    /// The DC whose answer was used, and every DC asked in that run.
+    pub server: String,
+    pub asked: Vec<String>,
+    /// The kvno that DC reports, and the higher one the keytab holds.
+    pub dc_kvno: u32,
+    pub keytab_kvno: u32,
+    /// When it was first seen, and how many runs in a row saw it.
+    pub since: u64,
+    pub runs: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +147,11 @@ pub fn due_reason(
     };
     if e.fingerprint != fingerprint {
         return Some("configuration changed");
+    }
+    // While failures back off, nothing but a configuration change brings the retry forward:
+    // with a rejected host key each attempt is a failed logon.
+    if e.consecutive_failures > 0 && now < e.next_query {
+        return None;
     }
     if e.last_success.is_none() {
         return Some("no successful sync yet");
@@ -275,6 +298,21 @@ mod tests {
             ..e.clone()
         };
         assert_eq!(due_reason(Some(&failed), "f", true, 1000), Some("retry"));
+        // Backing off: not due before the retry, even with the keytab gone or never synced.
+        assert_eq!(due_reason(Some(&failed), "f", false, 999), None);
+        let never_ok = AccountState {
+            last_success: None,
+            ..failed.clone()
+        };
+        assert_eq!(due_reason(Some(&never_ok), "f", false, 999), None);
+        assert_eq!(
+            due_reason(Some(&never_ok), "f", false, 1000),
+            Some("no successful sync yet")
+        );
+        assert_eq!(
+            due_reason(Some(&never_ok), "g", false, 999),
+            Some("configuration changed")
+        );
         let never = AccountState {
             last_success: None,
             ..e

@@ -24,7 +24,23 @@ const FUTURE_KEY_WINDOW: Duration = Duration::from_secs(300);
 pub struct AccountResult {
     pub name: String,
     pub keytab: PathBuf,
+    /// The DC that answered for this account (after a failover, not the first one).
+    pub server: Option<String>,
     pub result: Result<Synced, Error>,
+    /// Set when every DC asked reported an older kvno than the keytab holds.
+    pub behind: Option<Behind>,
+}
+
+/// A DC behind the keytab: it reported `dc_kvno`, the keytab holds `keytab_kvno` (higher),
+/// whose entries were kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Behind {
+    /// The DC whose answer was used (the most recent of those asked).
+    pub server: String,
+    /// Every DC asked for this account in this run, in order.
+    pub asked: Vec<String>,
+    pub dc_kvno: u32,
+    pub keytab_kvno: u32,
 }
 
 /// A successful sync of one account.
@@ -140,6 +156,58 @@ fn fetch_one(session: &mut Session, acc: &Account, realm: &str) -> Result<(Chang
     plan_account(acc, &rec, &password, realm)
 }
 
+/// The highest kvno `keytab` holds for `principal` (unlocked read: a hint for asking another
+/// DC; the plan decides under the lock).
+fn held_kvno(keytab: &std::path::Path, principal: &str) -> Option<u32> {
+    crate::state::kvnos_in(keytab, principal).and_then(|k| k.into_iter().max())
+}
+
+/// One account's answer so far.
+struct Fetched {
+    result: Result<(Change, Synced), Error>,
+    server: Option<String>,
+    /// DCs asked for this account.
+    asked: Vec<String>,
+}
+
+/// Fetches one account; when the DC in use stops serving, moves the session to the next DC
+/// and asks there, so a frozen DC costs one timeout for the whole run. `lost` is set once no
+/// DC is left: later accounts then fail at once.
+fn fetch_with_failover(
+    session: &mut Session,
+    acc: &Account,
+    realm: &str,
+    lost: &mut Option<(String, Class)>,
+    asked: &mut Vec<String>,
+) -> (Result<(Change, Synced), Error>, Option<String>) {
+    loop {
+        if let Some((msg, class)) = lost {
+            return (Err(Error::Shared(msg.clone(), *class)), None);
+        }
+        let server = session.server().to_string();
+        asked.push(server.clone());
+        match fetch_one(session, acc, realm) {
+            Err(Error::Directory(e)) if e.is_dc_failure() => {
+                log::warn(
+                    "domain controller failed; moving to the next one",
+                    &[("server", &server), ("account", &acc.name), ("error", &e)],
+                );
+                match session.failover(Some(e)) {
+                    Ok(()) => log::info(
+                        "failed over",
+                        &[("from", &server), ("server", &session.server())],
+                    ),
+                    Err(all) => {
+                        let message = format!("the domain controller in use failed: {all}");
+                        *lost = Some((message, all.class()));
+                    }
+                }
+            }
+            other => return (other, Some(server)),
+        }
+    }
+}
+
 /// Syncs `accounts` (a subset of `cfg.accounts`) and returns per-account results. `now`
 /// stamps new keytab entries.
 pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
@@ -150,7 +218,9 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
             .map(|a| AccountResult {
                 name: a.name.clone(),
                 keytab: a.keytab.clone(),
+                server: None,
                 result: Err(e()),
+                behind: None,
             })
             .collect(),
     };
@@ -168,11 +238,68 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
     let server = session.server().to_string();
     log::debug("connected", &[("server", &server), ("realm", &realm)]);
 
-    // Fetch everything first (one connection), then write each keytab once.
+    // Fetch everything first (one connection, moving on when a DC fails), then write each
+    // keytab once.
+    let mut lost: Option<(String, Class)> = None;
+    let mut fetched: Vec<Fetched> = Vec::with_capacity(accounts.len());
+    for acc in accounts {
+        let mut asked = Vec::new();
+        let (result, server) =
+            fetch_with_failover(&mut session, acc, &realm, &mut lost, &mut asked);
+        fetched.push(Fetched {
+            result,
+            server,
+            asked,
+        });
+    }
+
+    // A DC that reports an older kvno than the keytab holds is behind (replication lag, a
+    // restore from backup): ask the other DCs for those accounts, and keep the newest answer.
+    let behind = |f: &Fetched, acc: &Account| match &f.result {
+        Ok((_, s)) => held_kvno(&acc.keytab, &s.principal).filter(|held| *held > s.kvno),
+        Err(_) => None,
+    };
+    while lost.is_none() && session.has_more_servers() {
+        let pending: Vec<usize> = (0..accounts.len())
+            .filter(|i| behind(&fetched[*i], accounts[*i]).is_some())
+            .collect();
+        if pending.is_empty() {
+            break;
+        }
+        let from = session.server().to_string();
+        if let Err(e) = session.failover(None) {
+            log::warn(
+                "no other domain controller to ask about the accounts it is behind on",
+                &[("server", &from), ("error", &e)],
+            );
+            break;
+        }
+        log::info(
+            "asking another domain controller: the one asked is behind the keytab",
+            &[("from", &from), ("server", &session.server())],
+        );
+        for i in pending {
+            let f = &mut fetched[i];
+            let (result, server) =
+                fetch_with_failover(&mut session, accounts[i], &realm, &mut lost, &mut f.asked);
+            let better = match (&result, &f.result) {
+                (Ok((_, new)), Ok((_, old))) => new.kvno > old.kvno,
+                _ => false,
+            };
+            if better {
+                f.result = result;
+                f.server = server;
+            }
+        }
+    }
+    drop(session);
+
     let mut changes: Vec<Option<Change>> = Vec::with_capacity(accounts.len());
     let mut results: Vec<Result<Synced, Error>> = Vec::with_capacity(accounts.len());
-    for acc in accounts {
-        match fetch_one(&mut session, acc, &realm) {
+    let mut servers = Vec::with_capacity(accounts.len());
+    let mut asked = Vec::with_capacity(accounts.len());
+    for f in fetched {
+        match f.result {
             Ok((change, synced)) => {
                 changes.push(Some(change));
                 results.push(Ok(synced));
@@ -182,8 +309,10 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
                 results.push(Err(e));
             }
         }
+        servers.push(f.server);
+        asked.push(f.asked);
     }
-    drop(session);
+    let mut behinds: Vec<Option<Behind>> = vec![None; accounts.len()];
 
     let mut keytabs: Vec<&PathBuf> = Vec::new();
     for a in accounts {
@@ -207,9 +336,29 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
         match applied {
             Ok(report) => {
                 for (n, i) in members.iter().enumerate() {
-                    if let Ok(s) = &mut results[*i] {
-                        s.outcome = report.outcome;
-                        s.changed = report.per_change.get(n).is_some_and(|c| c.changed);
+                    let Ok(s) = &mut results[*i] else { continue };
+                    let c = report.per_change.get(n);
+                    s.outcome = report.outcome;
+                    s.changed = c.is_some_and(|c| c.changed);
+                    if let Some(held) = c.and_then(|c| c.kept_newer) {
+                        let b = Behind {
+                            server: servers[*i].clone().unwrap_or_else(|| "-".into()),
+                            asked: asked[*i].clone(),
+                            dc_kvno: s.kvno,
+                            keytab_kvno: held,
+                        };
+                        log::warn(
+                            "domain controller is behind: it reports an older kvno than the \
+                             keytab holds; the newer keys were kept",
+                            &[
+                                ("account", &accounts[*i].name),
+                                ("server", &b.server),
+                                ("dc_kvno", &b.dc_kvno),
+                                ("keytab_kvno", &b.keytab_kvno),
+                                ("asked", &b.asked.join(",")),
+                            ],
+                        );
+                        behinds[*i] = Some(b);
                     }
                 }
             }
@@ -226,10 +375,14 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
         accounts: accounts
             .iter()
             .zip(results)
-            .map(|(a, result)| AccountResult {
+            .zip(servers)
+            .zip(behinds)
+            .map(|(((a, result), server), behind)| AccountResult {
                 name: a.name.clone(),
                 keytab: a.keytab.clone(),
+                server,
                 result,
+                behind,
             })
             .collect(),
     }

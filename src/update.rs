@@ -33,6 +33,8 @@ pub struct ChangeReport {
     pub changed: bool,
     pub added: usize,
     pub removed: usize,
+    /// The keytab held this kvno, above every kvno of the change; those entries were kept.
+    pub kept_newer: Option<u32>,
 }
 
 /// Brings `path` to hold `changes` (applied in order), with `own`. An existing file that does
@@ -57,6 +59,7 @@ pub fn apply(path: &Path, own: &Ownership, changes: &[Change], now: u32) -> Resu
             changed: p.changed,
             added: p.added,
             removed: p.removed,
+            kept_newer: p.kept_newer,
         });
         keytab = p.keytab;
     }

@@ -1,8 +1,8 @@
 //! `status`: what each account's keytab holds and when it was last and will next be synced,
 //! from the state file and the keytabs. No network. Exit status in the Nagios way: 0 OK,
-//! 1 WARNING (the last attempt failed, not yet stale), 2 CRITICAL (stale, never synced, or the
-//! keytab on disk is missing or lacks the current kvno),
-//! 3 UNKNOWN (no account configured).
+//! 1 WARNING (the last attempt failed, not yet stale, or the DC is behind the keytab),
+//! 2 CRITICAL (stale, never synced, or the keytab on disk is missing or lacks the current
+//! kvno), 3 UNKNOWN (no account configured).
 
 use crate::config;
 use crate::error::Error;
@@ -58,7 +58,7 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
             Some(e) if now > e.next_query.saturating_add(cfg.stale_after.as_secs()) => {
                 Health::Stale
             }
-            Some(e) if e.consecutive_failures > 0 => Health::Warning,
+            Some(e) if e.consecutive_failures > 0 || e.behind.is_some() => Health::Warning,
             Some(_) => Health::Ok,
         };
         worst = worst.max(health);
@@ -75,7 +75,16 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
             "next_rotation": e.and_then(|e| e.epoch_end),
             "consecutive_failures": e.map_or(0, |e| e.consecutive_failures),
             "last_error": e.and_then(|e| e.last_error.clone()),
+            "last_exit": e.and_then(|e| e.last_exit),
             "server": e.and_then(|e| e.server.clone()),
+            "dc_behind": e.and_then(|e| e.behind.as_ref()).map(|b| serde_json::json!({
+                "server": b.server,
+                "asked": b.asked,
+                "dc_kvno": b.dc_kvno,
+                "keytab_kvno": b.keytab_kvno,
+                "since": b.since,
+                "runs": b.runs,
+            })),
             "keytab_present": disk.present(),
             "keytab_problem": problem,
             "status": match health {
@@ -127,8 +136,24 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
             if let Some(p) = r["keytab_problem"].as_str() {
                 out.push_str(&format!("  problem: {p}; run gmsa-keytab sync\n"));
             }
+            if let Some(b) = r["dc_behind"].as_object() {
+                out.push_str(&format!(
+                    "  DC behind since {}: {} reports kvno {}, the keytab keeps kvno {} (asked: {})\n",
+                    t(&b["since"]),
+                    b["server"].as_str().unwrap_or("?"),
+                    b["dc_kvno"],
+                    b["keytab_kvno"],
+                    b["asked"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default(),
+                ));
+            }
             if let Some(err) = r["last_error"].as_str() {
-                out.push_str(&format!("  last error: {err}\n"));
+                let code = r["last_exit"]
+                    .as_u64()
+                    .map_or(String::new(), |c| format!(" (exit {c})"));
+                out.push_str(&format!("  last error{code}: {err}\n"));
             }
         }
     }

@@ -10,7 +10,8 @@ use crate::log;
 use crate::metrics;
 use crate::notify;
 use crate::schedule::{
-    self, Policy, jitter_fraction, next_after_failure, next_after_success, stay_until,
+    self, Backoff, Policy, jitter_fraction, next_after_failure, next_after_success,
+    next_while_behind, stay_until,
 };
 use crate::state;
 use crate::sync;
@@ -336,10 +337,16 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
         .zip(&summary.accounts)
         .map(|(acc, r)| {
             let jitter = jitter_fraction(&host, &acc.name);
-            r.result
-                .as_ref()
-                .ok()
-                .map(|s| next_after_success(now, s.query_interval, jitter, &policy))
+            r.result.as_ref().ok().map(|s| {
+                let next = next_after_success(now, s.query_interval, jitter, &policy);
+                // A DC behind the keytab: ask again soon (the runs so far, plus this one).
+                match &r.behind {
+                    Some(_) => {
+                        next_while_behind(now, behind_runs(&st, &acc.name) + 1, jitter, next)
+                    }
+                    None => next,
+                }
+            })
         })
         .collect();
     report(&summary, &planned, now);
@@ -348,10 +355,13 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
         let e = st.accounts.entry(acc.name.clone()).or_default();
         e.keytab = acc.keytab.clone();
         e.last_attempt = Some(now);
-        e.server = summary.server.clone();
+        e.server = r.server.clone().or_else(|| summary.server.clone());
+        // The configuration this attempt ran with, failed or not: a failure backs off until
+        // the configuration changes again (not at every tick, each a failed logon when the
+        // host key is wrong).
+        e.fingerprint = state::fingerprint(cfg, acc);
         match &r.result {
             Ok(s) => {
-                e.fingerprint = state::fingerprint(cfg, acc);
                 e.last_success = Some(now);
                 e.principal = Some(s.principal.clone());
                 e.kvno = Some(s.kvno);
@@ -361,6 +371,28 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
                 e.last_error = None;
                 e.last_exit = None;
                 e.next_query = planned.unwrap_or(now);
+                // A DC behind the keytab: the keytab keeps (and the state names) the newer
+                // kvno; the plan above asks again soon.
+                e.behind = r.behind.as_ref().map(|b| {
+                    let (since, runs) = e
+                        .behind
+                        .as_ref()
+                        .map_or((now, 0), |old| (old.since, old.runs));
+                    state::BehindState {
+                        server: b.server.clone(),
+                        asked: b.asked.clone(),
+                        dc_kvno: b.dc_kvno,
+                        keytab_kvno: b.keytab_kvno,
+                        since,
+                        runs: runs.saturating_add(1),
+                    }
+                });
+                if let Some(b) = &e.behind {
+                    e.kvno = Some(b.keytab_kvno);
+                    if let Some(k) = state::kvnos_in(&acc.keytab, &s.principal) {
+                        e.kvnos = k;
+                    }
+                }
                 log::debug(
                     "next query planned",
                     &[
@@ -383,7 +415,14 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
                 e.errors_total = e.errors_total.saturating_add(1);
                 e.last_error = Some(err.to_string());
                 e.last_exit = Some(err.class().code());
-                e.next_query = next_after_failure(now, e.consecutive_failures, jitter, &policy);
+                // A refused host key or access fails every account alike: one retry instant
+                // for all of them (a host-wide jitter), so each retry costs one failed logon.
+                let (backoff, jitter) = match err.class() {
+                    Class::NoPerm => (Backoff::Rejected, jitter_fraction(&host, "")),
+                    _ => (Backoff::Transient, jitter),
+                };
+                e.next_query =
+                    next_after_failure(now, e.consecutive_failures, jitter, &policy, backoff);
             }
         }
     }
@@ -402,6 +441,14 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
             .collect(),
         next_due: next_due(cfg, &st, now),
     })
+}
+
+/// How many runs in a row found the DC behind for `account`.
+fn behind_runs(st: &state::State, account: &str) -> u32 {
+    st.accounts
+        .get(account)
+        .and_then(|e| e.behind.as_ref())
+        .map_or(0, |b| b.runs)
 }
 
 /// The earliest planned query or retry of a configured account; an account the state does not
@@ -449,7 +496,7 @@ fn report(summary: &sync::Summary, planned: &[Option<u64>], now: u64) {
                     &[
                         ("account", &r.name),
                         ("keytab", &r.keytab.display()),
-                        ("server", &server),
+                        ("server", &r.server.as_deref().unwrap_or(&server)),
                         ("kvno", &kvnos.join(",")),
                         ("principals", &s.principals),
                         ("enctypes", &s.enctypes.join(",")),

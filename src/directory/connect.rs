@@ -122,7 +122,10 @@ pub(crate) fn gss_error(
     let has = |needle: &str| lower.contains(needle);
     let unknown_principal = has("not found in kerberos database");
     if has("skew") {
-        DirectoryError::ClockSkew { detail: text }
+        DirectoryError::ClockSkew {
+            detail: text,
+            offset: None,
+        }
     } else if has("cannot contact any kdc")
         || has("cannot find kdc")
         || has("unable to reach any kdc")
@@ -171,6 +174,7 @@ pub(crate) fn bind_error(host: &str, r: &LdapResult) -> DirectoryError {
     {
         DirectoryError::ClockSkew {
             detail: format!("{host}: {text}"),
+            offset: None,
         }
     } else if r.rc == 8 {
         DirectoryError::StrongerAuthRequired {
@@ -272,7 +276,7 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
         server: host.clone(),
         detail: format!("socket: {e}"),
     })?;
-    let (login, gss_cred) = kdc::login(&kdc::Target {
+    let (login, gss_cred, clock) = kdc::login(&kdc::Target {
         host: &host,
         kdc: SocketAddr::new(peer.ip(), kdc::KDC_PORT),
         client_principal: plan.client_principal,
@@ -281,6 +285,19 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
         timeout: limit,
     })
     .await?;
+    if let Some(offset) = clock.filter(|o| o.abs() > super::kdc_time::MAX_SKEW_SECS) {
+        // MIT carries on with the KDC's time, but the services that use these keytabs check
+        // tickets against this host's clock and reject them from 5 minutes off.
+        crate::log::warn(
+            &format!(
+                "this host's clock is {} the KDC's; services on this host reject Kerberos \
+                 tickets when their clock is more than 5 minutes off: synchronize it \
+                 (chrony/ntpd against the domain controllers)",
+                super::kdc_time::describe_offset(offset)
+            ),
+            &[("server", &host), ("offset_s", &offset)],
+        );
+    }
 
     let (settings, url, guard) = match plan.protection {
         Protection::Seal => {
@@ -374,13 +391,8 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
             });
         }
         Ok(Err(LdapError::GssapiOperationError(text))) => {
-            return Err(gss_error(
-                plan.client_principal,
-                plan.client_realm,
-                &host,
-                &spn,
-                text,
-            ));
+            let e = gss_error(plan.client_principal, plan.client_realm, &host, &spn, text);
+            return Err(kdc::with_clock(e, clock));
         }
         Ok(Err(LdapError::Timeout { .. })) => {
             return Err(DirectoryError::Timeout {
@@ -390,7 +402,7 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
             });
         }
         Ok(Err(e)) => return Err(transport(format!("bind: {e}"))),
-        Ok(Ok(r)) if r.rc != 0 => return Err(bind_error(&host, &r)),
+        Ok(Ok(r)) if r.rc != 0 => return Err(kdc::with_clock(bind_error(&host, &r), clock)),
         Ok(Ok(_)) => {}
     }
     if let Some(g) = &guard {

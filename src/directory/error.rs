@@ -68,10 +68,15 @@ pub enum DirectoryError {
     ClientRejected { principal: String, detail: String },
 
     #[error(
-        "clock skew between this host and the domain is too large ({detail}); synchronize the \
-         clock (chrony/ntpd against the domain controllers) and retry"
+        "clock skew between this host and the domain is too large{} ({detail}); synchronize the \
+         clock (chrony/ntpd against the domain controllers) and retry",
+        skew_text(offset)
     )]
-    ClockSkew { detail: String },
+    ClockSkew {
+        detail: String,
+        /// This host's clock minus the KDC's, in seconds, when a KDC reply stated its time.
+        offset: Option<i64>,
+    },
 
     #[error(
         "no KDC reachable for realm {realm} ({detail}); tickets come from the KDC of the domain \
@@ -225,6 +230,16 @@ pub enum DirectoryError {
     Internal(String),
 }
 
+fn skew_text(offset: &Option<i64>) -> String {
+    match offset {
+        Some(o) => format!(
+            ": this host's clock is {} the KDC's",
+            super::kdc_time::describe_offset(*o)
+        ),
+        None => String::new(),
+    }
+}
+
 fn found_list(found: &[String]) -> String {
     if found.is_empty() {
         " (it has no entries)".to_string()
@@ -305,6 +320,18 @@ impl DirectoryError {
         }
     }
 
+    /// Whether this failure of a search means the DC in use stopped serving: it froze (a
+    /// timeout), dropped or reset the connection, or said it is busy (51) or unavailable (52).
+    /// The remaining accounts then move to another DC instead of waiting for this one once
+    /// each.
+    pub fn is_dc_failure(&self) -> bool {
+        use DirectoryError::*;
+        matches!(
+            self,
+            Timeout { .. } | Connection { .. } | Unreachable { .. } | Ldap { rc: 51 | 52, .. }
+        )
+    }
+
     /// Whether trying another DC could help. Problems of this host's own credentials or options
     /// are the same everywhere, so failover stops on them.
     pub(crate) fn is_local(&self) -> bool {
@@ -354,6 +381,7 @@ mod tests {
             server: s.into(),
             error: DirectoryError::ClockSkew {
                 detail: "Clock skew too great".into(),
+                offset: Some(-39_600),
             },
         };
         let e = DirectoryError::AllServersFailed {
@@ -362,6 +390,10 @@ mod tests {
         let m = e.to_string();
         assert!(m.contains("dc1:389") && m.contains("dc2:389"), "{m}");
         assert!(m.contains("clock skew"), "{m}");
+        assert!(
+            m.contains("this host's clock is 11 h 0 min 0 s behind the KDC's"),
+            "{m}"
+        );
         assert_eq!(e.class(), Class::TempFail);
 
         let mixed = DirectoryError::AllServersFailed {

@@ -13,6 +13,7 @@
 //!   KDC request of its own.
 
 use super::error::DirectoryError;
+use super::kdc_time;
 use crate::sys::{Exchange, KrbError, Login, Step, krb5_codes as code};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -45,8 +46,43 @@ pub(crate) struct Target<'a> {
 /// Gets the initial ticket and the `ldap/<host>@<realm>` ticket into a fresh private ccache, and
 /// a GSSAPI credential over it. The [`Login`] must outlive every use of the credential: dropping
 /// it destroys the ccache.
+/// The third value is this host's clock minus the KDC's (seconds), when a KDC error stated
+/// its time (an AD KDC always does, asking for pre-authentication).
 pub(crate) async fn login(
     t: &Target<'_>,
+) -> Result<(Login, libgssapi::credential::Cred, Option<i64>), DirectoryError> {
+    let mut clock = None;
+    let result = login_inner(t, &mut clock).await;
+    match result {
+        Ok((login, cred)) => Ok((login, cred, clock)),
+        Err(e) => Err(with_clock(e, clock)),
+    }
+}
+
+/// A Kerberos failure with the KDC's clock known: clock-skew errors get the offset, and an
+/// unclassified Kerberos failure while the clocks are further apart than Kerberos tolerates
+/// is the clock's (MIT says "Ticket expired", "not yet valid" or something else entirely).
+pub(crate) fn with_clock(e: DirectoryError, clock: Option<i64>) -> DirectoryError {
+    match e {
+        DirectoryError::ClockSkew { detail, offset } => DirectoryError::ClockSkew {
+            detail,
+            offset: offset.or(clock),
+        },
+        DirectoryError::Kerberos { server, detail }
+            if clock.is_some_and(|o| o.abs() > kdc_time::MAX_SKEW_SECS) =>
+        {
+            DirectoryError::ClockSkew {
+                detail: format!("{server}: {detail}"),
+                offset: clock,
+            }
+        }
+        other => other,
+    }
+}
+
+async fn login_inner(
+    t: &Target<'_>,
+    clock: &mut Option<i64>,
 ) -> Result<(Login, libgssapi::credential::Cred), DirectoryError> {
     let credential = |detail: String| DirectoryError::Credential {
         principal: t.client_principal.into(),
@@ -58,7 +94,7 @@ pub(crate) async fn login(
     let exchange = login
         .initial_exchange(t.client_keytab)
         .map_err(|e| classify(Stage::Initial, t, &e))?;
-    drive(exchange, t)
+    drive(exchange, t, clock)
         .await
         .map_err(|f| f.into_error(Stage::Initial, t))?;
 
@@ -66,7 +102,7 @@ pub(crate) async fn login(
     let exchange = login
         .service_exchange(&spn)
         .map_err(|e| classify(Stage::Service, t, &e))?;
-    drive(exchange, t)
+    drive(exchange, t, clock)
         .await
         .map_err(|f| f.into_error(Stage::Service, t))?;
 
@@ -127,7 +163,12 @@ impl Failure {
 }
 
 /// Runs one exchange to completion against `t.kdc`, then stores its ticket in the ccache.
-async fn drive(mut exchange: Exchange<'_>, t: &Target<'_>) -> Result<(), Failure> {
+/// Every KRB-ERROR on the way updates `clock` (this host's clock minus the KDC's).
+async fn drive(
+    mut exchange: Exchange<'_>,
+    t: &Target<'_>,
+    clock: &mut Option<i64>,
+) -> Result<(), Failure> {
     let mut reply: Option<Vec<u8>> = None;
     for _ in 0..MAX_ROUNDS {
         match exchange.step(reply.as_deref()).map_err(Failure::Krb)? {
@@ -136,11 +177,13 @@ async fn drive(mut exchange: Exchange<'_>, t: &Target<'_>) -> Result<(), Failure
                 if realm != t.client_realm {
                     return Err(Failure::OtherRealm(realm));
                 }
-                reply = Some(
-                    send(t.kdc, &request, t.timeout)
-                        .await
-                        .map_err(Failure::Transport)?,
-                );
+                let bytes = send(t.kdc, &request, t.timeout)
+                    .await
+                    .map_err(Failure::Transport)?;
+                if let Some(e) = kdc_time::parse_krb_error(&bytes) {
+                    *clock = Some(kdc_time::offset(e.stime, local_now()));
+                }
+                reply = Some(bytes);
             }
         }
     }
@@ -149,6 +192,14 @@ async fn drive(mut exchange: Exchange<'_>, t: &Target<'_>) -> Result<(), Failure
         code: 0,
         message: format!("no ticket after {MAX_ROUNDS} round trips with the KDC"),
     }))
+}
+
+/// This host's clock, seconds since the epoch.
+fn local_now() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
 }
 
 /// One request and its reply over a new TCP connection, within `limit`.
@@ -218,7 +269,16 @@ pub(crate) fn classify_code(
 ) -> DirectoryError {
     let detail = format!("{host}: {message}");
     match krb_code {
-        code::AP_ERR_SKEW | code::KDCREP_SKEW => DirectoryError::ClockSkew { detail },
+        // The clock in every form: skew proper, and tickets this host's clock finds expired
+        // or not yet valid right after the KDC issued them.
+        code::AP_ERR_SKEW
+        | code::KDCREP_SKEW
+        | kdc_time::codes::TKT_EXPIRED
+        | kdc_time::codes::TKT_NYV
+        | kdc_time::codes::NEVER_VALID => DirectoryError::ClockSkew {
+            detail,
+            offset: None,
+        },
         code::KDC_UNREACH => DirectoryError::KdcUnreachable {
             realm: realm.into(),
             detail,
@@ -313,6 +373,33 @@ mod tests {
             assert!(matches!(e, DirectoryError::ClockSkew { .. }), "{e}");
             assert_eq!(e.class(), Class::TempFail);
         }
+        for expired in [
+            kdc_time::codes::TKT_EXPIRED,
+            kdc_time::codes::TKT_NYV,
+            kdc_time::codes::NEVER_VALID,
+        ] {
+            let e = c(Stage::Service, expired);
+            assert!(matches!(e, DirectoryError::ClockSkew { .. }), "{e}");
+            assert_eq!(e.class(), Class::TempFail);
+        }
+        // The KDC's clock known: the offset goes into the message, and a Kerberos failure of
+        // no particular kind with clocks 11 h apart is the clock's.
+        let e = with_clock(c(Stage::Initial, code::AP_ERR_SKEW), Some(39_600));
+        assert!(
+            e.to_string()
+                .contains("this host's clock is 11 h 0 min 0 s ahead of the KDC's"),
+            "{e}"
+        );
+        let e = with_clock(c(Stage::Initial, code::KDC_ERR_ETYPE_NOSUPP), Some(-39_600));
+        assert!(matches!(e, DirectoryError::ClockSkew { .. }), "{e}");
+        assert!(e.to_string().contains("behind the KDC's"), "{e}");
+        let e = with_clock(c(Stage::Initial, code::KDC_ERR_ETYPE_NOSUPP), Some(100));
+        assert!(matches!(e, DirectoryError::Kerberos { .. }), "{e}");
+        let e = with_clock(
+            c(Stage::Initial, code::KDC_ERR_PREAUTH_FAILED),
+            Some(39_600),
+        );
+        assert!(matches!(e, DirectoryError::ClientRejected { .. }), "{e}");
         let e = c(Stage::Initial, code::KDC_ERR_C_PRINCIPAL_UNKNOWN);
         assert!(matches!(e, DirectoryError::ClientRejected { .. }), "{e}");
         let e = c(Stage::Service, code::KDC_ERR_CLIENT_REVOKED);

@@ -21,6 +21,7 @@ pub mod dns;
 pub mod error;
 pub mod guard;
 mod kdc;
+pub mod kdc_time;
 pub mod probe;
 pub mod search;
 
@@ -116,20 +117,82 @@ impl Default for ClientOptions {
     }
 }
 
-/// One bound, confidential connection to one DC, used for all the accounts of a run.
+/// One bound, confidential connection to one DC at a time, used for all the accounts of a
+/// run. When that DC fails mid-run, [`Session::failover`] moves to the next candidate.
 pub struct Session {
     runtime: Runtime,
-    link: connect::Link,
+    /// `None` once the DC in use failed and no other one could be reached.
+    link: Option<connect::Link>,
+    dial: Dial,
     realm: String,
     client_principal: String,
     timeout: Duration,
     connect_time: Duration,
 }
 
+/// What connecting to the next candidate needs, kept for failover.
+struct Dial {
+    candidates: Vec<discover::Candidate>,
+    /// The index of the next candidate to try.
+    next: usize,
+    protection: Protection,
+    tls: Option<native_tls::TlsConnector>,
+    timeout: Duration,
+    client_keytab: PathBuf,
+    client_principal: String,
+    client_realm: String,
+}
+
+impl Dial {
+    /// Tries the candidates from `next` on, until one gives this host its tickets, binds and is
+    /// proven confidential. A failure of the host's own credentials stops at once (every DC
+    /// would say the same); any other failure is recorded and the next DC is tried.
+    fn connect_next(
+        &mut self,
+        runtime: &Runtime,
+        attempts: &mut Vec<Attempt>,
+    ) -> Result<(connect::Link, String), DirectoryError> {
+        let plan = connect::Plan {
+            protection: self.protection,
+            tls: self.tls.as_ref(),
+            timeout: self.timeout,
+            client_keytab: &self.client_keytab,
+            client_principal: &self.client_principal,
+            client_realm: &self.client_realm,
+        };
+        while let Some(candidate) = self.candidates.get(self.next) {
+            self.next += 1;
+            let outcome = runtime
+                .block_on(connect::connect_one(candidate, &plan))
+                .and_then(|link| match search::realm_from_dn(&link.base_dn) {
+                    Some(realm) => Ok((link, realm)),
+                    None => Err(DirectoryError::BadReply {
+                        server: link.host.clone(),
+                        detail: format!(
+                            "defaultNamingContext {:?} is not a DC=… domain name",
+                            link.base_dn
+                        ),
+                    }),
+                });
+            match outcome {
+                Ok(pair) => return Ok(pair),
+                Err(e) if e.is_local() => return Err(e),
+                Err(error) => attempts.push(Attempt {
+                    server: candidate.to_string(),
+                    error,
+                }),
+            }
+        }
+        Err(DirectoryError::AllServersFailed {
+            attempts: std::mem::take(attempts),
+        })
+    }
+}
+
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("server", &self.link.host)
+            .field("server", &self.server())
             .field("realm", &self.realm)
             .field("client_principal", &self.client_principal)
             .finish_non_exhaustive()
@@ -192,47 +255,62 @@ impl Session {
             explicit
         };
 
-        let plan = connect::Plan {
+        let mut dial = Dial {
+            candidates,
+            next: 0,
             protection: opts.protection,
-            tls: tls.as_ref(),
+            tls,
             timeout: opts.timeout,
-            client_keytab: &opts.client_keytab,
-            client_principal: &identity.principal,
-            client_realm: &identity.realm,
+            client_keytab: opts.client_keytab.clone(),
+            client_principal: identity.principal.clone(),
+            client_realm: identity.realm.clone(),
         };
+        let (link, realm) = dial.connect_next(&runtime, &mut Vec::new())?;
+        Ok(Session {
+            runtime,
+            link: Some(link),
+            dial,
+            realm,
+            client_principal: identity.principal,
+            timeout: opts.timeout,
+            connect_time: started.elapsed(),
+        })
+    }
+
+    /// Leaves the DC in use for the next candidate of the list (or of the DNS answer) that
+    /// works: because it failed with `why`, or (`None`) to ask another DC. The DC left costs
+    /// nothing more: no unbind is sent to it. When no candidate is left, or the host's own
+    /// credentials fail, the session has no DC any more and every later [`Session::fetch`]
+    /// fails at once.
+    pub fn failover(&mut self, why: Option<DirectoryError>) -> Result<(), DirectoryError> {
         let mut attempts = Vec::new();
-        for candidate in &candidates {
-            let outcome = runtime
-                .block_on(connect::connect_one(candidate, &plan))
-                .and_then(|link| match search::realm_from_dn(&link.base_dn) {
-                    Some(realm) => Ok((link, realm)),
-                    None => Err(DirectoryError::BadReply {
-                        server: link.host.clone(),
-                        detail: format!(
-                            "defaultNamingContext {:?} is not a DC=… domain name",
-                            link.base_dn
-                        ),
-                    }),
-                });
-            match outcome {
-                Ok((link, realm)) => {
-                    return Ok(Session {
-                        runtime,
-                        link,
-                        realm,
-                        client_principal: identity.principal,
-                        timeout: opts.timeout,
-                        connect_time: started.elapsed(),
-                    });
-                }
-                Err(e) if e.is_local() => return Err(e),
-                Err(error) => attempts.push(Attempt {
-                    server: candidate.to_string(),
+        if let Some(link) = self.link.take() {
+            if let Some(error) = why {
+                attempts.push(Attempt {
+                    server: link.host.clone(),
                     error,
-                }),
+                });
             }
+            // Dropped without an unbind: the DC may not answer.
+            drop(link);
         }
-        Err(DirectoryError::AllServersFailed { attempts })
+        let (link, realm) = self.dial.connect_next(&self.runtime, &mut attempts)?;
+        if !realm.eq_ignore_ascii_case(&self.realm) {
+            return Err(DirectoryError::BadReply {
+                server: link.host.clone(),
+                detail: format!(
+                    "it serves realm {realm}, not {} like the DC used before",
+                    self.realm
+                ),
+            });
+        }
+        self.link = Some(link);
+        Ok(())
+    }
+
+    /// Whether another DC is left to try after the one in use.
+    pub fn has_more_servers(&self) -> bool {
+        self.dial.next < self.dial.candidates.len()
     }
 
     /// The realm, upper-case, from the DC's defaultNamingContext.
@@ -240,14 +318,14 @@ impl Session {
         &self.realm
     }
 
-    /// The DC host name in use.
+    /// The DC host name in use (the last one used, after a failed failover: `-`).
     pub fn server(&self) -> &str {
-        &self.link.host
+        self.link.as_ref().map_or("-", |l| l.host.as_str())
     }
 
     /// The search base: the DC's defaultNamingContext.
     pub fn base_dn(&self) -> &str {
-        &self.link.base_dn
+        self.link.as_ref().map_or("", |l| l.base_dn.as_str())
     }
 
     /// The principal this host authenticated as.
@@ -263,7 +341,11 @@ impl Session {
     /// Reads one gMSA (`svc_web` or `svc_web$`): its blob and attributes, then its kvno.
     pub fn fetch(&mut self, account: &str) -> Result<AccountRecord, DirectoryError> {
         let sam = search::sam_account_name(account)?;
-        let link = &mut self.link;
+        let Some(link) = self.link.as_mut() else {
+            return Err(DirectoryError::Internal(
+                "no domain controller left in this session".into(),
+            ));
+        };
         let guard = link.guard.clone();
         let host = link.host.clone();
         let transport =
@@ -296,7 +378,10 @@ impl Drop for Session {
     fn drop(&mut self) {
         // A polite unbind, bounded; the socket closes with the runtime either way.
         let limit = self.timeout.min(Duration::from_secs(1));
-        let ldap = &mut self.link.ldap;
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        let ldap = &mut link.ldap;
         let _ = self
             .runtime
             .block_on(async { tokio::time::timeout(limit, ldap.unbind()).await });

@@ -247,3 +247,65 @@ fn previous_keys_survive_when_the_blob_has_no_previous_password() {
         r.keytab.entries
     );
 }
+
+fn records(kt: &Keytab, kvno: u32) -> Vec<Vec<u8>> {
+    kt.entries
+        .iter()
+        .filter(|e| e.kvno == kvno)
+        .map(|e| e.record_bytes().unwrap().to_vec())
+        .collect()
+}
+
+#[test]
+fn a_dc_that_is_behind_never_takes_a_kvno_back() {
+    // The host holds kvno 2 (current) and 1 (previous) from an up-to-date DC.
+    let held = plan(
+        &Keytab::default(),
+        &managed(),
+        &[set(2, 30), set(1, 10)],
+        100,
+    );
+    assert_eq!(held.kept_newer, None);
+
+    // A DC restored from before the rotation: kvno 1 with the old password, no previous.
+    let behind = plan(&held.keytab, &managed(), &[set(1, 10)], 200);
+    assert_eq!(behind.kept_newer, Some(2));
+    assert!(
+        !behind.changed,
+        "nothing to write: the keytab already has both"
+    );
+    assert_eq!(records(&behind.keytab, 2), records(&held.keytab, 2));
+
+    // Behind with a previous password (kvno 0 is never written) or with keys of its own for
+    // the older kvno: the newer entries stay byte for byte, first in the file.
+    let other = plan(&held.keytab, &managed(), &[set(1, 90)], 300);
+    assert_eq!(other.kept_newer, Some(2));
+    assert!(other.changed);
+    assert_eq!(records(&other.keytab, 2), records(&held.keytab, 2));
+    assert!(other.keytab.entries[..6].iter().all(|e| e.kvno == 2));
+
+    // Two behind: kvnos 3 and 2 stay, 1 comes from the DC.
+    let three = plan(&held.keytab, &managed(), &[set(3, 50), set(2, 30)], 400);
+    let two_behind = plan(&three.keytab, &managed(), &[set(1, 10)], 500);
+    assert_eq!(two_behind.kept_newer, Some(3));
+    let mut kvnos: Vec<u32> = two_behind.keytab.entries.iter().map(|e| e.kvno).collect();
+    kvnos.dedup();
+    assert_eq!(kvnos, [3, 2, 1]);
+
+    // A DC that caught up resolves it the normal way: K and K-1, nothing kept above them.
+    let caught_up = plan(
+        &two_behind.keytab,
+        &managed(),
+        &[set(3, 50), set(2, 30)],
+        600,
+    );
+    assert_eq!(caught_up.kept_newer, None);
+    let mut kvnos: Vec<u32> = caught_up.keytab.entries.iter().map(|e| e.kvno).collect();
+    kvnos.dedup();
+    assert_eq!(kvnos, [3, 2]);
+
+    // Only the managed principals count: a foreign principal at a higher kvno is not "newer".
+    let foreign = Keytab::parse(&with_foreign(&held.keytab)).unwrap();
+    let p = plan(&foreign, &managed(), &[set(2, 30), set(1, 10)], 700);
+    assert_eq!(p.kept_newer, None);
+}
