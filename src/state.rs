@@ -148,9 +148,11 @@ pub fn due_reason(
     if e.fingerprint != fingerprint {
         return Some("configuration changed");
     }
-    // While failures back off, nothing but a configuration change brings the retry forward:
-    // with a rejected host key each attempt is a failed logon.
-    if e.consecutive_failures > 0 && now < e.next_query {
+    // While a rejected key or a denial backs off, nothing but a configuration change (or
+    // `--force`) brings the retry forward: with a rejected host key each attempt is a failed
+    // logon. Other failures (a DC down, a network fault) cost nothing to retry, so a missing
+    // keytab stays due at once, as an operator who just fixed the DC expects.
+    if rejected_backoff(e, now) {
         return None;
     }
     if e.last_success.is_none() {
@@ -167,6 +169,14 @@ pub fn due_reason(
         });
     }
     None
+}
+
+/// Whether `e` is waiting out the long backoff of a rejected host key or an access denial
+/// (exit 77) at `now`.
+pub fn rejected_backoff(e: &AccountState, now: u64) -> bool {
+    e.consecutive_failures > 0
+        && now < e.next_query
+        && e.last_exit == Some(crate::exit::Class::NoPerm.code())
 }
 
 /// Whether the keytab still holds the current kvno for the principal last written. Local I/O
@@ -298,11 +308,23 @@ mod tests {
             ..e.clone()
         };
         assert_eq!(due_reason(Some(&failed), "f", true, 1000), Some("retry"));
-        // Backing off: not due before the retry, even with the keytab gone or never synced.
-        assert_eq!(due_reason(Some(&failed), "f", false, 999), None);
+        // A transient failure: a missing keytab is due at once.
+        assert_eq!(
+            due_reason(Some(&failed), "f", false, 999),
+            Some("keytab missing or without the current keys")
+        );
+        // Backing off after a rejection: not due before the retry, even with the keytab gone
+        // or never synced.
+        let rejected = AccountState {
+            last_exit: Some(77),
+            ..failed.clone()
+        };
+        assert!(rejected_backoff(&rejected, 999));
+        assert!(!rejected_backoff(&rejected, 1000));
+        assert_eq!(due_reason(Some(&rejected), "f", false, 999), None);
         let never_ok = AccountState {
             last_success: None,
-            ..failed.clone()
+            ..rejected.clone()
         };
         assert_eq!(due_reason(Some(&never_ok), "f", false, 999), None);
         assert_eq!(

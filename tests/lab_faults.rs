@@ -561,6 +561,7 @@ fn a_wrong_host_key_backs_off_an_hour() {
     let o = s.gmsa(&["sync", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("nothing due"), "{}", text(&o));
+    assert!(text(&o).contains("sync --force"), "{}", text(&o));
     assert_eq!(bad_pwd_count() - bad_before, per_run);
     let o = samba_tool(&[
         "domain",
