@@ -146,16 +146,29 @@ pub fn keysets(
     salt: &str,
     enctypes: &[Enctype],
 ) -> Vec<KeySet> {
+    keysets_salted(password, kvno, salt, salt, enctypes)
+}
+
+/// As [`keysets`], with the current and the previous password's AES/DES keys salted apart (a
+/// renamed account's KDC holds its active key under the old name's salt, while the password
+/// that replaces it is salted with the new name).
+pub fn keysets_salted(
+    password: &ManagedPassword,
+    kvno: u32,
+    current_salt: &str,
+    previous_salt: &str,
+    enctypes: &[Enctype],
+) -> Vec<KeySet> {
     let mut sets = vec![KeySet {
         kvno,
-        keys: crypto::derive_keys(&password.current, salt, enctypes),
+        keys: crypto::derive_keys(&password.current, current_salt, enctypes),
     }];
     if let Some(prev) = &password.previous
         && kvno > 1
     {
         sets.push(KeySet {
             kvno: kvno - 1,
-            keys: crypto::derive_keys(prev, salt, enctypes),
+            keys: crypto::derive_keys(prev, previous_salt, enctypes),
         });
     }
     sets

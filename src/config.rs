@@ -85,6 +85,8 @@ pub struct Config {
     pub stale_after: Duration,
     /// Limit for each on-change hook.
     pub hook_timeout: Duration,
+    /// Ask the KDC for each account's salt (an AS-REQ without pre-authentication).
+    pub salt_probe: bool,
     pub accounts: Vec<Account>,
 }
 
@@ -108,6 +110,7 @@ struct Raw {
     retry_max_minutes: Option<Spanned<i64>>,
     stale_minutes: Option<Spanned<i64>>,
     hook_timeout_seconds: Option<Spanned<i64>>,
+    salt_probe: Option<bool>,
     #[serde(default, rename = "account")]
     accounts: Vec<Spanned<RawAccount>>,
 }
@@ -364,6 +367,7 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
         retry_max,
         stale_after,
         hook_timeout,
+        salt_probe: raw.salt_probe.unwrap_or(true),
         accounts,
     })
 }
@@ -578,6 +582,7 @@ impl Config {
             "hook-timeout-seconds = {}\n",
             self.hook_timeout.as_secs()
         ));
+        s.push_str(&format!("salt-probe = {}\n", self.salt_probe));
         if self.accounts.is_empty() {
             s.push_str("\n# no [[account]] table: sync does nothing until one is added\n");
         }

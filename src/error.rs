@@ -57,6 +57,13 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Directory(#[from] crate::directory::DirectoryError),
+    /// The KDC's ticket for the account does not decrypt with the keys about to be written.
+    #[error("{account}: {detail}. The keytab was left untouched. {hint}")]
+    KeyMismatch {
+        account: String,
+        detail: String,
+        hint: String,
+    },
     /// One failure reported for several accounts (e.g. the DC connection, a shared keytab).
     #[error("{0}")]
     Shared(String, Class),
@@ -82,6 +89,7 @@ impl Error {
             Error::Config(e) => e.class(),
             Error::Directory(e) => e.class(),
             Error::Shared(_, c) => *c,
+            Error::KeyMismatch { .. } => Class::KeyMismatch,
             Error::Principal(_)
             | Error::Name(_)
             | Error::Enctypes(_)

@@ -26,6 +26,8 @@ pub enum Class {
     CantCreate,
     /// A bug or an unexpected local failure.
     Software,
+    /// The KDC's ticket does not decrypt with the derived keys; nothing was written.
+    KeyMismatch,
 }
 
 impl Class {
@@ -44,6 +46,9 @@ impl Class {
             // Outside sysexits: a corrupt keytab on disk is neither bad input data we were
             // handed (65) nor an I/O failure; it needs its own code so the operator looks at it.
             Class::BadKeytab => 79,
+            // Keys that would not work: neither a DC outage (75) nor bad data handed to us;
+            // the operator reads the message (kvno, enctype, salt, likely cause).
+            Class::KeyMismatch => 80,
         }
     }
 
@@ -67,11 +72,15 @@ impl Class {
             }
             Class::Config => "configuration error",
             Class::BadKeytab => "an existing keytab is corrupt; it was left untouched",
+            Class::KeyMismatch => {
+                "the KDC's ticket does not decrypt with the derived keys (wrong salt, kvno or \
+                 password); the keytab was left untouched"
+            }
         }
     }
 
     /// All classes, for documentation and tests.
-    pub const ALL: [Class; 11] = [
+    pub const ALL: [Class; 12] = [
         Class::Usage,
         Class::BadBlob,
         Class::BadKeytab,
@@ -83,6 +92,7 @@ impl Class {
         Class::Config,
         Class::CantCreate,
         Class::Software,
+        Class::KeyMismatch,
     ];
 }
 

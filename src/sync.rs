@@ -15,6 +15,10 @@ use crate::update::{self, Change};
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod trust;
+
+pub use trust::probe_salt as kdc_salt;
+
 /// Within this long of the epoch's end the DC already hands out the *next* password as
 /// "current" (MS-ADTS MaxClockSkew, 5 minutes; reference §1 and §7).
 const FUTURE_KEY_WINDOW: Duration = Duration::from_secs(300);
@@ -89,12 +93,43 @@ pub fn client_options(cfg: &Config) -> ClientOptions {
     }
 }
 
-/// The keys one account needs, from what the directory said. Pure.
+/// The kvno of the blob's current password, and the salts of its keys and of the previous
+/// password's. `kdc_salt` is the salt the KDC holds for the account's active key (the salt
+/// probe), None when the probe failed or is turned off. Pure.
+///
+/// The KDC salts a new password with the account's name at the time of the change, and keeps
+/// that salt while the name changes (a renamed gMSA): so the key the KDC holds now takes the
+/// KDC's salt, and the password that is about to replace it (the blob's current in the last
+/// minutes of an epoch, labelled K+1) the salt of the current name (seen on Samba 4.22 after
+/// a rollover of the lab's renamed account).
+pub fn key_salts(
+    rec: &AccountRecord,
+    password: &ManagedPassword,
+    realm: &str,
+    kdc_salt: Option<&str>,
+) -> (u32, String, String) {
+    let computed = gmsa_salt(realm, &rec.sam_account_name);
+    let held = kdc_salt.map_or_else(|| computed.clone(), str::to_string);
+    // In the last minutes of an epoch the blob's "current" is the password that becomes
+    // current at the rollover, while msDS-KeyVersionNumber still names the active key: the
+    // active key is then the blob's "previous" (shown by the lab's window test). Should a DC
+    // send no previous password then (a young account), the plan keeps the K entries already
+    // in the keytab, so labelling the next password K+1 never loses the active key.
+    if password.query_interval <= FUTURE_KEY_WINDOW {
+        (rec.kvno.saturating_add(1), computed, held)
+    } else {
+        (rec.kvno, held.clone(), held)
+    }
+}
+
+/// The keys one account needs, from what the directory said (and the KDC's salt, see
+/// [`key_salts`]). Pure.
 pub fn plan_account(
     acc: &Account,
     rec: &AccountRecord,
     password: &ManagedPassword,
     realm: &str,
+    kdc_salt: Option<&str>,
 ) -> Result<(Change, Synced), Error> {
     let enctypes = enctype::select(rec.supported_enctypes, acc.enctypes.as_deref())?;
     let spns: Vec<String> = match &acc.spns {
@@ -112,18 +147,8 @@ pub fn plan_account(
         }
     };
     let principals = account::principals(&rec.sam_account_name, realm, &spns)?;
-    let salt = gmsa_salt(realm, &rec.sam_account_name);
-    // In the last minutes of an epoch the blob's "current" is the password that becomes
-    // current at the rollover, while msDS-KeyVersionNumber still names the active key: the
-    // active key is then the blob's "previous" (shown by the lab's window test). Should a DC
-    // send no previous password then (a young account), the plan keeps the K entries already
-    // in the keytab, so labelling the next password K+1 never loses the active key.
-    let kvno = if password.query_interval <= FUTURE_KEY_WINDOW {
-        rec.kvno.saturating_add(1)
-    } else {
-        rec.kvno
-    };
-    let keysets = account::keysets(password, kvno, &salt, &enctypes);
+    let (kvno, current_salt, previous_salt) = key_salts(rec, password, realm, kdc_salt);
+    let keysets = account::keysets_salted(password, kvno, &current_salt, &previous_salt, &enctypes);
     let synced = Synced {
         principal: principals
             .first()
@@ -147,13 +172,39 @@ pub fn plan_account(
     ))
 }
 
-fn fetch_one(session: &mut Session, acc: &Account, realm: &str) -> Result<(Change, Synced), Error> {
+fn fetch_one(
+    session: &mut Session,
+    cfg: &Config,
+    acc: &Account,
+    realm: &str,
+) -> Result<(Change, Synced), Error> {
     let rec = session.fetch(&acc.name)?;
     let password = blob::parse(rec.blob.expose()).map_err(|error| Error::Blob {
         source_name: format!("{} on {}", rec.sam_account_name, session.server()),
         error,
     })?;
-    plan_account(acc, &rec, &password, realm)
+    let probe = if cfg.salt_probe {
+        trust::probe_salt(session, &rec.sam_account_name, realm)
+    } else {
+        Err("the salt probe is turned off (salt-probe = false)".to_string())
+    };
+    if let Err(why) = &probe
+        && cfg.salt_probe
+    {
+        log::warn(
+            "cannot read the account's salt from the KDC; using the salt computed from its name \
+             (the ticket check below still tests it)",
+            &[
+                ("account", &rec.sam_account_name),
+                ("server", &session.server()),
+                ("reason", why),
+            ],
+        );
+    }
+    let kdc_salt = probe.as_ref().ok().map(String::as_str);
+    let (change, synced) = plan_account(acc, &rec, &password, realm, kdc_salt)?;
+    trust::confirm(session, &rec, &password, realm, &change, &probe)?;
+    Ok((change, synced))
 }
 
 /// The highest kvno `keytab` holds for `principal` (unlocked read: a hint for asking another
@@ -175,6 +226,7 @@ struct Fetched {
 /// DC is left: later accounts then fail at once.
 fn fetch_with_failover(
     session: &mut Session,
+    cfg: &Config,
     acc: &Account,
     realm: &str,
     lost: &mut Option<(String, Class)>,
@@ -186,7 +238,7 @@ fn fetch_with_failover(
         }
         let server = session.server().to_string();
         asked.push(server.clone());
-        match fetch_one(session, acc, realm) {
+        match fetch_one(session, cfg, acc, realm) {
             Err(Error::Directory(e)) if e.is_dc_failure() => {
                 log::warn(
                     "domain controller failed; moving to the next one",
@@ -245,7 +297,7 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
     for acc in accounts {
         let mut asked = Vec::new();
         let (result, server) =
-            fetch_with_failover(&mut session, acc, &realm, &mut lost, &mut asked);
+            fetch_with_failover(&mut session, cfg, acc, &realm, &mut lost, &mut asked);
         fetched.push(Fetched {
             result,
             server,
@@ -280,8 +332,14 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
         );
         for i in pending {
             let f = &mut fetched[i];
-            let (result, server) =
-                fetch_with_failover(&mut session, accounts[i], &realm, &mut lost, &mut f.asked);
+            let (result, server) = fetch_with_failover(
+                &mut session,
+                cfg,
+                accounts[i],
+                &realm,
+                &mut lost,
+                &mut f.asked,
+            );
             let better = match (&result, &f.result) {
                 (Ok((_, new)), Ok((_, old))) => new.kvno > old.kvno,
                 _ => false,
@@ -392,6 +450,7 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
 mod tests {
     use super::*;
     use crate::config;
+    use crate::enctype::Enctype;
     use std::path::Path;
 
     fn account(extra: &str) -> Account {
@@ -435,6 +494,7 @@ mod tests {
             &record(None),
             &password(86_400, true),
             "EXAMPLE.TEST",
+            None,
         )
         .unwrap();
         assert_eq!(synced.kvnos, [4, 3]);
@@ -458,6 +518,7 @@ mod tests {
                 &record(None),
                 &password(299, previous),
                 "EXAMPLE.TEST",
+                None,
             )
             .unwrap();
             assert_eq!(synced.kvno, 5);
@@ -468,9 +529,54 @@ mod tests {
             &record(None),
             &password(301, true),
             "EXAMPLE.TEST",
+            None,
         )
         .unwrap();
         assert_eq!(synced.kvno, 4);
+    }
+
+    #[test]
+    fn the_kdc_salt_goes_to_the_active_key_the_name_to_the_next() {
+        let held = "EXAMPLE.TESThostsvc_old.example.test";
+        let kdc = Some(held);
+        let computed = "EXAMPLE.TESThostsvc_web.example.test";
+        let (k, cur, prev) = key_salts(&record(None), &password(86_400, true), "EXAMPLE.TEST", kdc);
+        assert_eq!((k, cur.as_str(), prev.as_str()), (4, held, held));
+        // Last five minutes: the blob's current is K+1, salted as the KDC will salt a new
+        // password (the current name); the active key K keeps the KDC's salt.
+        let (k, cur, prev) = key_salts(&record(None), &password(299, true), "EXAMPLE.TEST", kdc);
+        assert_eq!((k, cur.as_str(), prev.as_str()), (5, computed, held));
+        // No probe: the computed salt everywhere.
+        let (_, cur, prev) =
+            key_salts(&record(None), &password(86_400, true), "EXAMPLE.TEST", None);
+        assert_eq!((cur.as_str(), prev.as_str()), (computed, computed));
+        // And the keys follow: a KDC salt changes the AES keys, not the RC4 ones.
+        let plan = |salt| {
+            plan_account(
+                &account(""),
+                &record(None),
+                &password(86_400, true),
+                "EXAMPLE.TEST",
+                salt,
+            )
+            .unwrap()
+            .0
+        };
+        let (a, b) = (plan(None), plan(kdc));
+        let key = |c: &Change, e| {
+            c.keysets[0]
+                .keys
+                .iter()
+                .find(|(x, _)| *x == e)
+                .unwrap()
+                .1
+                .clone()
+        };
+        assert_ne!(
+            key(&a, Enctype::Aes256CtsHmacSha196),
+            key(&b, Enctype::Aes256CtsHmacSha196)
+        );
+        assert_eq!(key(&a, Enctype::Rc4Hmac), key(&b, Enctype::Rc4Hmac));
     }
 
     #[test]
@@ -480,6 +586,7 @@ mod tests {
             &record(Some(0x18)),
             &password(86_400, false),
             "EXAMPLE.TEST",
+            None,
         )
         .unwrap();
         assert_eq!(synced.enctypes, ["aes256-cts-hmac-sha1-96"]);
@@ -489,7 +596,8 @@ mod tests {
                 &account("enctypes = [\"rc4\"]"),
                 &record(Some(0x18)),
                 &password(86_400, false),
-                "EXAMPLE.TEST"
+                "EXAMPLE.TEST",
+                None
             )
             .is_err()
         );

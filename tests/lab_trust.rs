@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 const SERVER: &str = "servers = [\"dc1.example.test\"]";
@@ -141,4 +142,184 @@ fn rc4_only_account_logs_in_with_our_keytab() {
     let o = s2.gmsa(&["sync", "--config", cfg.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(enctypes_of(&kt2), [23]);
+}
+
+/// The log field `key=NUMBER`.
+fn field(log: &str, key: &str) -> u64 {
+    let pat = format!(" {key}=");
+    let at = log
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key} in {log}"))
+        + pat.len();
+    log[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "needs the Samba lab (root); run by tests/run-all.sh"]
+fn renamed_account_gets_the_kdc_salt_and_the_computed_one_is_caught() {
+    lab_up();
+    let s = Scratch::new();
+    let kt = s.path("ren.keytab");
+    // svc_renold$ renamed to svc_ren$: the KDC still salts its keys with the old name.
+    let cfg = s.config(SERVER, &account("svc_ren$", &kt, ""));
+    let o = s.gmsa(&[
+        "--log-level",
+        "debug",
+        "sync",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("keys confirmed by the KDC"),
+        "{}",
+        text(&o)
+    );
+    assert_both_directions(&s, &kt, "svc_ren$", &["HTTP/ren.example.test"]);
+
+    // The salt probe turned off: keys from the salt computed from the new name. The KDC's
+    // ticket does not decrypt with them: exit 80, the keytab byte for byte as it was.
+    let before = fs::read(&kt).unwrap();
+    let ino = fs::metadata(&kt).unwrap().ino();
+    let cfg = s.config(
+        &format!("{SERVER}\nsalt-probe = false"),
+        &account("svc_ren$", &kt, ""),
+    );
+    let o = s.gmsa(&["sync", "--force", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(80), "{}", text(&o));
+    let t = text(&o);
+    for needle in [
+        "kvno 1",
+        "aes256-cts-hmac-sha1-96",
+        "EXAMPLE.TESThostsvc_ren.example.test",
+        "renamed",
+        "left untouched",
+    ] {
+        assert!(t.contains(needle), "{needle:?} missing: {t}");
+    }
+    assert_eq!(fs::read(&kt).unwrap(), before);
+    assert_eq!(fs::metadata(&kt).unwrap().ino(), ino);
+
+    // The same through the ad-hoc flag, on a new keytab: nothing is created.
+    let kt2 = s.path("ren-adhoc.keytab");
+    let o = s.gmsa(&[
+        "sync",
+        "--account",
+        "svc_ren$",
+        "--keytab",
+        kt2.to_str().unwrap(),
+        "--server",
+        "dc1.example.test",
+        "--client-keytab",
+        host_keytab().to_str().unwrap(),
+        "--no-salt-probe",
+    ]);
+    assert_eq!(o.status.code(), Some(80), "{}", text(&o));
+    assert!(!kt2.exists());
+
+    // For an account that was never renamed the computed salt is the KDC's: the switch only
+    // skips the probe, and the ticket check passes.
+    let kt3 = s.path("aes.keytab");
+    let cfg = s.config(
+        &format!("{SERVER}\nsalt-probe = false"),
+        &account("svc_aes$", &kt3, ""),
+    );
+    let o = s.gmsa(&[
+        "--log-level",
+        "debug",
+        "sync",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("keys confirmed by the KDC"),
+        "{}",
+        text(&o)
+    );
+    assert_both_directions(&s, &kt3, "svc_aes$", &["HTTP/aes.example.test"]);
+}
+
+#[test]
+#[ignore = "needs the Samba lab (root); run by tests/run-all.sh"]
+fn renamed_account_through_the_last_minutes_and_the_rollover() {
+    // A pristine domain on the real clock.
+    lab(&["down"]);
+    lab(&["up"]);
+    let s = Scratch::new();
+    let kt = s.path("ren.keytab");
+    let cfg = s.config(SERVER, &account("svc_ren$", &kt, ""));
+    let o = s.gmsa(&["sync", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let until_rollover = field(&text(&o), "rotation_in_s");
+
+    // 150 s before the epoch ends: the blob's current is the next password (K+1), the KDC
+    // still issues kvno 1 under the old name's salt. The ticket check verifies kvno 1.
+    lab(&[
+        "restart",
+        "--faketime",
+        &format!("+{}", until_rollover - 150),
+    ]);
+    let o = s.gmsa(&[
+        "--log-level",
+        "debug",
+        "sync",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    let synced = t
+        .lines()
+        .find(|l| l.contains("account synced"))
+        .unwrap_or("");
+    assert_eq!(field(synced, "kvno"), 2, "{t}");
+    // The KDC still issues kvno 1: that is the kvno the check verified.
+    assert!(
+        t.contains("msg=\"keys confirmed by the KDC\" account=svc_ren$ kvno=1")
+            || t.contains("active key kept from the keytab"),
+        "{t}"
+    );
+    let kvnos: Vec<u64> = entries(&kt).iter().map(|e| e.1).collect();
+    assert!(kvnos.contains(&2) && kvnos.contains(&1), "{kvnos:?}");
+    // Service tickets (kvno 1) validate. (`kinit -k` as the account does not until the
+    // rollover: MIT pre-authenticates with the highest kvno in the keytab, here K+1.)
+    let o = Scratch::new().kvno_k(&kt, "HTTP/ren.example.test");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("kvno = 1, keytab entry valid"),
+        "{}",
+        text(&o)
+    );
+
+    // Ten minutes after the rollover, with no sync in between: the KDC salts the new key with
+    // the new name, and the K+1 keys written in the last minutes match it.
+    lab(&[
+        "restart",
+        "--faketime",
+        &format!("+{}", until_rollover + 600),
+    ]);
+    let fresh = Scratch::new();
+    assert_both_directions(&fresh, &kt, "svc_ren$", &["HTTP/ren.example.test"]);
+    // A sync now confirms kvno 2 with the KDC's (new) salt and changes nothing.
+    let o = s.gmsa(&[
+        "--log-level",
+        "debug",
+        "sync",
+        "--force",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("keys confirmed by the KDC") && t.contains("kvno=2"),
+        "{t}"
+    );
+    assert!(t.contains("outcome=unchanged"), "{t}");
+    lab(&["down"]);
 }

@@ -77,6 +77,10 @@ pub struct SyncArgs {
     /// SPNs to write (repeatable). Default: every servicePrincipalName of the account.
     #[arg(long = "spn", value_name = "SPN", requires = "account")]
     pub spns: Vec<String>,
+    /// Do not ask the KDC for the account's salt; derive AES keys with the salt computed from
+    /// its name. The KDC's ticket still checks the keys (config: salt-probe = false).
+    #[arg(long)]
+    pub no_salt_probe: bool,
     #[command(flatten)]
     pub file: FileArgs,
 }
@@ -124,6 +128,7 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
         retry_max: Duration::from_secs(15 * 60),
         stale_after: Duration::from_secs(3600),
         hook_timeout: Duration::from_secs(60),
+        salt_probe: !a.no_salt_probe,
         accounts: vec![Account {
             name,
             keytab: keytab.to_path_buf(),

@@ -33,9 +33,11 @@ pub(crate) struct Link {
     pub guard: Option<Guard>,
     pub host: String,
     pub base_dn: String,
+    /// This DC's KDC (port 88 on the address LDAP reached), for the salt probe and the key
+    /// confirmation.
+    pub kdc: SocketAddr,
     /// The Kerberos login (private ccache) with this DC; declared last so it is dropped after
     /// the LDAP handle, and dropping it destroys the ccache.
-    #[expect(dead_code, reason = "held for its Drop, which destroys the ccache")]
     pub login: crate::sys::Login,
 }
 
@@ -276,9 +278,10 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
         server: host.clone(),
         detail: format!("socket: {e}"),
     })?;
+    let kdc_addr = SocketAddr::new(peer.ip(), kdc::KDC_PORT);
     let (login, gss_cred, clock) = kdc::login(&kdc::Target {
         host: &host,
-        kdc: SocketAddr::new(peer.ip(), kdc::KDC_PORT),
+        kdc: kdc_addr,
         client_principal: plan.client_principal,
         client_realm: plan.client_realm,
         client_keytab: plan.client_keytab,
@@ -441,6 +444,7 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
         guard,
         host,
         base_dn,
+        kdc: kdc_addr,
         login,
     })
 }

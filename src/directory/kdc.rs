@@ -138,6 +138,15 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    /// One line for a log message.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Failure::Krb(e) => e.message.clone(),
+            Failure::Transport(d) => format!("KDC unreachable: {d}"),
+            Failure::OtherRealm(r) => format!("referred to realm {r:?}"),
+        }
+    }
+
     fn into_error(self, stage: Stage, t: &Target<'_>) -> DirectoryError {
         match self {
             Failure::Krb(e) => classify(stage, t, &e),
@@ -169,15 +178,43 @@ async fn drive(
     t: &Target<'_>,
     clock: &mut Option<i64>,
 ) -> Result<(), Failure> {
+    complete(&mut exchange, t.kdc, t.client_realm, t.timeout, clock).await?;
+    exchange.finish().map_err(Failure::Krb)
+}
+
+/// A service ticket for `service` (not stored in the ccache), from the KDC at `kdc`.
+pub(crate) async fn fetch_ticket(
+    login: &Login,
+    service: &str,
+    kdc: SocketAddr,
+    realm: &str,
+    limit: Duration,
+) -> Result<Vec<u8>, Failure> {
+    let mut exchange = login.ticket_exchange(service).map_err(Failure::Krb)?;
+    // The login already measured the clock; a TGS exchange has nothing to add to it.
+    let mut clock = None;
+    complete(&mut exchange, kdc, realm, limit, &mut clock).await?;
+    exchange.ticket().map_err(Failure::Krb)
+}
+
+/// Steps an exchange until libkrb5 says it is done, carrying each request to `kdc`.
+/// Every KRB-ERROR on the way updates `clock`.
+async fn complete(
+    exchange: &mut Exchange<'_>,
+    kdc: SocketAddr,
+    client_realm: &str,
+    limit: Duration,
+    clock: &mut Option<i64>,
+) -> Result<(), Failure> {
     let mut reply: Option<Vec<u8>> = None;
     for _ in 0..MAX_ROUNDS {
         match exchange.step(reply.as_deref()).map_err(Failure::Krb)? {
-            Step::Done => return exchange.finish().map_err(Failure::Krb),
+            Step::Done => return Ok(()),
             Step::Send { request, realm } => {
-                if realm != t.client_realm {
+                if realm != client_realm {
                     return Err(Failure::OtherRealm(realm));
                 }
-                let bytes = send(t.kdc, &request, t.timeout)
+                let bytes = send(kdc, &request, limit)
                     .await
                     .map_err(Failure::Transport)?;
                 if let Some(e) = kdc_time::parse_krb_error(&bytes) {

@@ -21,6 +21,7 @@ pub mod dns;
 pub mod error;
 pub mod guard;
 mod kdc;
+mod kdc_check;
 pub mod kdc_time;
 pub mod probe;
 pub mod search;

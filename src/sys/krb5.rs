@@ -50,6 +50,18 @@ pub struct krb5_keyblock {
     pub contents: *mut u8,
 }
 
+/// `krb5_enc_data`.
+#[repr(C)]
+pub struct krb5_enc_data {
+    pub magic: i32,
+    pub enctype: i32,
+    pub kvno: c_uint,
+    pub ciphertext: krb5_data,
+}
+
+/// `KRB5_GC_NO_STORE`: hand the service ticket back without storing it in the ccache.
+pub const GC_NO_STORE: i32 = 8;
+
 /// `krb5_ticket_times`.
 #[repr(C)]
 pub struct krb5_ticket_times {
@@ -114,6 +126,9 @@ const _: () = {
     assert!(size_of::<krb5_keyblock>() == 24);
     assert!(offset_of!(krb5_keyblock, contents) == 16);
     assert!(size_of::<krb5_ticket_times>() == 16);
+    assert!(size_of::<krb5_enc_data>() == 32);
+    assert!(offset_of!(krb5_enc_data, kvno) == 8);
+    assert!(offset_of!(krb5_enc_data, ciphertext) == 16);
     assert!(size_of::<krb5_creds>() == 120);
     assert!(offset_of!(krb5_creds, client) == 8);
     assert!(offset_of!(krb5_creds, server) == 16);
@@ -217,6 +232,25 @@ unsafe extern "C" {
     ) -> krb5_error_code;
     pub fn krb5_tkt_creds_free(context: *mut Context, ctx: *mut TktCredsContext);
 
+    pub fn krb5_tkt_creds_get_creds(
+        context: *mut Context,
+        ctx: *mut TktCredsContext,
+        creds: *mut krb5_creds,
+    ) -> krb5_error_code;
+
     pub fn krb5_free_cred_contents(context: *mut Context, creds: *mut krb5_creds);
     pub fn krb5_free_data_contents(context: *mut Context, data: *mut krb5_data);
+}
+
+// The crypto half of MIT krb5 (libk5crypto, a dependency of libkrb5 in every distribution).
+#[link(name = "k5crypto")]
+unsafe extern "C" {
+    pub fn krb5_c_decrypt(
+        context: *mut Context,
+        key: *const krb5_keyblock,
+        usage: i32,
+        cipher_state: *const krb5_data,
+        input: *const krb5_enc_data,
+        output: *mut krb5_data,
+    ) -> krb5_error_code;
 }

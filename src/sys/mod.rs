@@ -228,6 +228,12 @@ impl Login {
     /// Starts the TGS exchange for `service` (e.g. `ldap/dc1.example.test@EXAMPLE.TEST`) with
     /// the initial ticket in the ccache. The ticket obtained is stored in the ccache by libkrb5.
     pub fn service_exchange(&self, service: &str) -> Result<Exchange<'_>, KrbError> {
+        self.tgs_exchange(service, 0)
+    }
+
+    /// A TGS exchange with `krb5_tkt_creds_init` options (0: look in the ccache first, then
+    /// ask the TGS, and store the result).
+    fn tgs_exchange(&self, service: &str, options: i32) -> Result<Exchange<'_>, KrbError> {
         let name = CString::new(service).map_err(|_| KrbError {
             call: "krb5_parse_name",
             code: 0,
@@ -253,9 +259,9 @@ impl Login {
         let mut tctx: *mut krb5::TktCredsContext = ptr::null_mut();
         // SAFETY: live context and ccache; `in_creds` is a zeroed krb5_creds (layout checked
         // above) whose client and server point at live principals; MIT copies what it keeps.
-        // Options 0: look in the ccache first, then ask the TGS, and store the result.
+        // `options` are KRB5_GC_* flags, which only change what MIT does with the result.
         let code = unsafe {
-            krb5::krb5_tkt_creds_init(self.ctx, self.ccache, &mut in_creds, 0, &mut tctx)
+            krb5::krb5_tkt_creds_init(self.ctx, self.ccache, &mut in_creds, options, &mut tctx)
         };
         if let Kind::Service { tctx: slot, .. } = &mut exchange.kind {
             *slot = tctx;
@@ -510,8 +516,10 @@ pub use env::with_ssl_cert_file;
 mod fds;
 pub use fds::cloexec_inherited;
 mod gss;
+mod ticket;
 pub use gss::display_status;
 use gss::{acquire_cred_from, memory_ccache_name};
+pub use ticket::KEY_USAGE_TICKET;
 
 #[cfg(test)]
 mod tests;

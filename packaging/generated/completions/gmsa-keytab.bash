@@ -349,7 +349,7 @@ _gmsa__keytab() {
             return 0
             ;;
         gmsa__subcmd__keytab__subcmd__sync)
-            opts="-h --force --config --linger --account --keytab --server --realm --domain --site --client-keytab --client-principal --protection --ca-file --timeout-seconds --enctypes --spn --owner --group --mode --log-level --help"
+            opts="-h --force --config --linger --account --keytab --server --realm --domain --site --client-keytab --client-principal --protection --ca-file --timeout-seconds --enctypes --spn --no-salt-probe --owner --group --mode --log-level --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

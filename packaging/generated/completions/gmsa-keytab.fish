@@ -70,6 +70,7 @@ complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l group -
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l mode -d 'Mode of the keytab, octal: 0400, 0440, 0600 or 0640 (read for owner and group, write only for the owner; everything else is refused)' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l force -d 'Query the directory for every account now, whatever the schedule says'
+complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -l no-salt-probe -d 'Do not ask the KDC for the account\'s salt; derive AES keys with the salt computed from its name. The KDC\'s ticket still checks the keys (config: salt-probe = false)'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l config -d 'The configuration file' -r -F
 complete -c gmsa-keytab -n "__fish_gmsa_keytab_using_subcommand status" -l log-level -d 'Log verbosity: error, warn, notice, info or debug. Overrides RUST_LOG' -r

@@ -10,7 +10,7 @@ use crate::directory::probe::{LDAP_PORT, Probe};
 use crate::directory::{ClientOptions, DirectoryError, Session};
 use crate::doctor::{Report, advice};
 use crate::keytab::Keytab;
-use crate::sync::{client_options, plan_account};
+use crate::sync::{client_options, kdc_salt, plan_account};
 
 const TIME: &str = "time";
 const DCS: &str = "domain controllers";
@@ -382,7 +382,27 @@ fn account(r: &mut Report, cfg: &Config, acc: &Account, session: Option<&mut Ses
         .realm
         .clone()
         .unwrap_or_else(|| session.realm().to_string());
-    match plan_account(acc, &rec, &password, &realm) {
+    // The salt the KDC holds, as sync uses it (a renamed account keeps its old one).
+    let salt = if cfg.salt_probe {
+        match kdc_salt(session, &rec.sam_account_name, &realm) {
+            Ok(s) => {
+                r.pass(section, "KDC salt", s.clone());
+                Some(s)
+            }
+            Err(why) => {
+                r.warn(
+                    section,
+                    "KDC salt",
+                    format!("the KDC's salt cannot be read ({why}); sync falls back to the salt computed from the name"),
+                    "let AS-REQs reach the DC's port 88; a renamed account needs the KDC's salt".into(),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    match plan_account(acc, &rec, &password, &realm, salt.as_deref()) {
         Ok((change, synced)) => keytab_current(r, acc, &change, synced.kvno),
         Err(e) => r.fail(
             section,

@@ -1,0 +1,68 @@
+//! What the session's DC's KDC holds for an account: the salt probe (an AS-REQ without
+//! pre-authentication) and a service ticket for the account, to decrypt with the keys about to
+//! be written. Both go to the KDC of the DC this session is bound to (TCP, port 88), the one
+//! whose directory the blob and kvno came from.
+
+use super::Session;
+use super::kdc;
+use crate::enctype::Enctype;
+use crate::krbmsg::{self, ProbeReply, TicketPart};
+use crate::sys::KEY_USAGE_TICKET;
+
+/// Enctypes the probe asks for, strongest first: the reply describes the KDC's key for the
+/// first one it holds (AD: always AES256).
+const PROBE_ETYPES: [i32; 3] = [18, 17, 23];
+
+/// After a failover found no DC left, the session has no link to ask.
+const NO_LINK: &str = "no domain controller left in this session";
+
+impl Session {
+    /// The KDC's answer to an AS-REQ without pre-authentication for `name@realm`. No key is
+    /// tried, so it has no bad-password side effects. Errors are one line for a warning.
+    pub fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, String> {
+        let mut nonce = [0u8; 4];
+        getrandom::fill(&mut nonce).map_err(|e| format!("no randomness for the nonce: {e}"))?;
+        let request =
+            krbmsg::salt_probe_request(realm, name, &PROBE_ETYPES, u32::from_ne_bytes(nonce));
+        let link = self.link.as_ref().ok_or(NO_LINK)?;
+        let reply = self
+            .runtime
+            .block_on(kdc::send(link.kdc, &request, self.timeout))
+            .map_err(|e| format!("{} ({}): {e}", link.host, link.kdc))?;
+        krbmsg::parse_probe_reply(&reply).map_err(|e| format!("{}: {e}", link.host))
+    }
+
+    /// A service ticket for `principal` (e.g. `svc_web$@EXAMPLE.TEST`) from this DC's KDC,
+    /// with the host's own TGT; the ccache does not keep it.
+    pub fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, String> {
+        let realm = self.client_realm().to_string();
+        let link = self.link.as_ref().ok_or(NO_LINK)?;
+        let bytes = self
+            .runtime
+            .block_on(kdc::fetch_ticket(
+                &link.login,
+                principal,
+                link.kdc,
+                &realm,
+                self.timeout,
+            ))
+            .map_err(|f| f.describe())?;
+        krbmsg::parse_ticket(&bytes).map_err(|e| e.to_string())
+    }
+
+    /// Whether `key` of `enctype` decrypts a ticket's enc-part (libkrb5 checks its integrity).
+    pub fn decrypts_ticket(&self, enctype: Enctype, key: &[u8], cipher: &[u8]) -> bool {
+        self.link.as_ref().is_some_and(|link| {
+            link.login
+                .decrypt(i32::from(enctype.number()), key, KEY_USAGE_TICKET, cipher)
+                .is_ok()
+        })
+    }
+
+    /// The realm of the client principal, where its TGT is from.
+    fn client_realm(&self) -> &str {
+        self.client_principal
+            .rsplit_once('@')
+            .map_or(self.realm.as_str(), |(_, r)| r)
+    }
+}

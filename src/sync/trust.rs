@@ -1,0 +1,172 @@
+//! Keys the KDC confirms before they are installed: the salt the KDC holds (salt probe), and
+//! a ticket it issues for the account, decrypted with the keys about to be written.
+
+use super::key_salts;
+use crate::blob::ManagedPassword;
+use crate::confirm::{self, Candidate, Verdict};
+use crate::directory::{AccountRecord, Session};
+use crate::error::Error;
+use crate::log;
+use crate::update::Change;
+
+/// The salt of the account's active keys, as the session's KDC says, or why it cannot say.
+pub fn probe_salt(session: &mut Session, sam: &str, realm: &str) -> Result<String, String> {
+    let reply = session.probe_salt(sam, realm)?;
+    confirm::salt_from_reply(&reply, realm, sam)
+}
+
+/// Gets a ticket for the account from the session's KDC and checks that the key of its kvno
+/// and enctype decrypts it. A key that does not, or a kvno we do not write, is an error (the
+/// keytab is left as it is); a check that cannot run (the KDC refuses the ticket, an enctype
+/// we do not derive) is a warning.
+pub(super) fn confirm(
+    session: &mut Session,
+    rec: &AccountRecord,
+    password: &ManagedPassword,
+    realm: &str,
+    change: &Change,
+    probe: &Result<String, String>,
+) -> Result<(), Error> {
+    let sam = &rec.sam_account_name;
+    let server = session.server().to_string();
+    let unverified = |why: &str| {
+        log::warn(
+            "cannot confirm the keys with the KDC; writing them unconfirmed",
+            &[("account", sam), ("server", &server), ("reason", &why)],
+        )
+    };
+    // The account principal first; should the KDC refuse tickets to it, one of its SPNs
+    // (their tickets use the same key).
+    let mut ticket = Err(String::new());
+    for principal in change.principals.iter().take(2) {
+        let name = principal.to_string();
+        ticket = session.service_ticket(&name);
+        match &ticket {
+            Ok(_) => break,
+            Err(e) => log::debug(
+                "the KDC gave no ticket for the key check",
+                &[("account", sam), ("principal", &name), ("reason", e)],
+            ),
+        }
+    }
+    let ticket = match ticket {
+        Ok(t) => t,
+        Err(why) => {
+            unverified(&format!("no service ticket for the account: {why}"));
+            return Ok(());
+        }
+    };
+
+    let (kvno, current_salt, previous_salt) = key_salts(
+        rec,
+        password,
+        realm,
+        probe.as_ref().ok().map(String::as_str),
+    );
+    let mut candidates = vec![Candidate {
+        kvno,
+        password: &password.current,
+        salt: &current_salt,
+        keys: change.keysets.iter().find(|k| k.kvno == kvno),
+    }];
+    if let Some(prev) = &password.previous
+        && kvno > 1
+    {
+        candidates.push(Candidate {
+            kvno: kvno - 1,
+            password: prev,
+            salt: &previous_salt,
+            keys: change.keysets.iter().find(|k| k.kvno == kvno - 1),
+        });
+    }
+    let verdict = confirm::check_ticket(&ticket, &candidates, &mut |e, key, cipher| {
+        session.decrypts_ticket(e, key, cipher)
+    });
+    let salt_of = |k: u32| {
+        if k == kvno {
+            &current_salt
+        } else {
+            &previous_salt
+        }
+    };
+    let salt_words = |k: u32| match (probe, k > rec.kvno) {
+        (_, true) => format!(
+            "salt {:?} (from the account's current name: the KDC salts a new password so)",
+            salt_of(k)
+        ),
+        (Ok(_), false) => format!("salt {:?} (as the KDC said)", salt_of(k)),
+        (Err(why), false) => format!(
+            "salt {:?} (computed from the account's name, because the KDC's salt could not be \
+             read: {why})",
+            salt_of(k)
+        ),
+    };
+    match verdict {
+        Verdict::Confirmed { kvno, enctype } => {
+            log::debug(
+                "keys confirmed by the KDC",
+                &[
+                    ("account", sam),
+                    ("kvno", &kvno.to_string()),
+                    ("enctype", &enctype.name()),
+                ],
+            );
+            Ok(())
+        }
+        Verdict::Unverifiable(why) => {
+            unverified(&why);
+            Ok(())
+        }
+        // A young account in the last minutes of its epoch: the blob has only the next
+        // password, and the plan keeps the active key's entries already in the keytab.
+        Verdict::UnknownKvno { kvno: Some(k), .. }
+            if k == rec.kvno && password.previous.is_none() =>
+        {
+            log::debug(
+                "the KDC's kvno is the active key kept from the keytab; nothing to confirm",
+                &[("account", sam), ("kvno", &k.to_string())],
+            );
+            Ok(())
+        }
+        Verdict::UnknownKvno { kvno: k, written } => {
+            let written: Vec<String> = written.iter().map(u32::to_string).collect();
+            Err(Error::KeyMismatch {
+                account: sam.clone(),
+                detail: format!(
+                    "the KDC on {server} issues tickets under kvno {}, but the keys about to \
+                     be written are kvno {} (msDS-KeyVersionNumber {})",
+                    k.map_or_else(|| "(none)".to_string(), |k| k.to_string()),
+                    written.join(" and "),
+                    rec.kvno
+                ),
+                hint: "Likely cause: this DC's directory and its KDC disagree (replication in \
+                       progress, or a DC that is behind). Run again later, or list another DC \
+                       in `servers`."
+                    .into(),
+            })
+        }
+        Verdict::WrongKey { kvno: k, enctype } => Err(Error::KeyMismatch {
+            account: sam.clone(),
+            detail: format!(
+                "a ticket from the KDC on {server} (kvno {k}, {}) does not decrypt with the key \
+                 derived from the blob's password with {}",
+                enctype.name(),
+                salt_words(k)
+            ),
+            hint: match probe {
+                Err(_) => "Likely cause: the account was renamed (sAMAccountName) after its \
+                           password was set, and the KDC still salts its keys with the old \
+                           name; its keys follow the new name after the next password change. \
+                           Let the salt probe through (salt-probe = true; an AS-REQ without \
+                           pre-authentication to the DC's port 88) so the KDC's salt is used, \
+                           or wait for the next rotation."
+                    .into(),
+                Ok(_) => "Likely cause: this DC's KDC holds another password than its directory \
+                          hands out (replication in progress, a DC that is behind, or a \
+                          password change between the reads). Run again later, or list \
+                          another DC in `servers`."
+                    .into(),
+            },
+        }),
+    }
+}
