@@ -38,6 +38,8 @@ fn ad_hoc_options_with_the_configuration_form_are_usage_errors() {
         &["--timeout-seconds", "5"],
         &["--enctypes", "aes256"],
         &["--spn", "HTTP/web.example.test"],
+        // The configuration form says `salt-probe = false` instead.
+        &["--no-salt-probe"],
     ] {
         let mut args = vec!["sync", "--config", cfg];
         args.extend_from_slice(extra);

@@ -79,7 +79,7 @@ pub struct SyncArgs {
     pub spns: Vec<String>,
     /// Do not ask the KDC for the account's salt; derive AES keys with the salt computed from
     /// its name. The KDC's ticket still checks the keys (config: salt-probe = false).
-    #[arg(long)]
+    #[arg(long, requires = "account")]
     pub no_salt_probe: bool,
     #[command(flatten)]
     pub file: FileArgs,
