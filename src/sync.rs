@@ -18,6 +18,7 @@ use std::time::Duration;
 mod trust;
 
 pub use trust::probe_salt as kdc_salt;
+pub use trust::{Checked, check as check_keys};
 
 /// Within this long of the epoch's end the DC already hands out the *next* password as
 /// "current" (MS-ADTS MaxClockSkew, 5 minutes; reference §1 and §7).

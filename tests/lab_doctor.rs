@@ -120,6 +120,10 @@ fn healthy_setup_passes_everything_and_writes_nothing() {
     );
     assert_eq!(check(&v, "time", "clock offset").0, "pass");
     assert_eq!(check(&v, "svc_aes$", "enctypes").0, "pass");
+    assert_eq!(check(&v, "svc_aes$", "KDC salt").0, "pass");
+    let (verdict, detail, _) = check(&v, "svc_aes$", "keys confirmed by the KDC");
+    assert_eq!(verdict, "pass", "{detail}");
+    assert!(detail.contains("decrypts with the derived key"), "{detail}");
     assert_eq!(
         check(&v, "svc_aes$", "keytab holds the current keys").0,
         "pass"
@@ -143,6 +147,39 @@ fn healthy_setup_passes_everything_and_writes_nothing() {
     let (verdict, detail, _) = check(&v, "svc_aes$", "keytab holds the current keys");
     assert_eq!(verdict, "warn");
     assert!(detail.contains("lacks the keys of kvno"), "{detail}");
+}
+
+#[test]
+#[ignore = "needs the Samba lab (root); run by tests/run-all.sh"]
+fn keys_the_kdc_refutes_fail_with_the_cause() {
+    lab_up();
+    let s = Scratch::new();
+    let kt = s.path("ren.keytab");
+    // svc_renold$ renamed to svc_ren$: the KDC still salts with the old name. With the probe,
+    // doctor reads that salt and the KDC's ticket confirms the keys.
+    let cfg = s.config(SERVER, &account("svc_ren$", &kt));
+    let (_, v, _) = doctor(&s, &cfg, &[]);
+    let (verdict, detail, _) = check(&v, "svc_ren$", "KDC salt");
+    assert_eq!(verdict, "pass");
+    assert!(detail.contains("svc_renold"), "{detail}");
+    let (verdict, detail, _) = check(&v, "svc_ren$", "keys confirmed by the KDC");
+    assert_eq!(verdict, "pass", "{detail}");
+    // Without it, the salt computed from the new name gives keys the ticket refutes: a
+    // failure that names kvno, enctype and salt, with the cause and the fix.
+    let cfg = s.config(
+        &format!("{SERVER}\nsalt-probe = false"),
+        &account("svc_ren$", &kt),
+    );
+    let (code, v, out) = doctor(&s, &cfg, &[]);
+    assert_eq!(code, 2, "{out}");
+    let (verdict, detail, fix) = check(&v, "svc_ren$", "keys confirmed by the KDC");
+    assert_eq!(verdict, "fail", "{detail}");
+    assert!(detail.contains("kvno 1"), "{detail}");
+    assert!(detail.contains("aes256"), "{detail}");
+    assert!(detail.contains("svc_ren"), "{detail}");
+    assert!(fix.contains("renamed"), "{fix}");
+    assert!(fix.contains("salt-probe = true"), "{fix}");
+    assert!(!kt.exists(), "doctor wrote a keytab");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use super::key_salts;
 use crate::blob::ManagedPassword;
 use crate::confirm::{self, Candidate, Verdict};
 use crate::directory::{AccountRecord, Session};
+use crate::enctype::Enctype;
 use crate::error::Error;
 use crate::log;
 use crate::update::Change;
@@ -15,10 +16,20 @@ pub fn probe_salt(session: &mut Session, sam: &str, realm: &str) -> Result<Strin
     confirm::salt_from_reply(&reply, realm, sam)
 }
 
-/// Gets a ticket for the account from the session's KDC and checks that the key of its kvno
-/// and enctype decrypts it. A key that does not, or a kvno we do not write, is an error (the
-/// keytab is left as it is); a check that cannot run (the KDC refuses the ticket, an enctype
-/// we do not derive) is a warning.
+/// What the KDC's own ticket says of the keys about to be written, when they are not refuted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// The key of the ticket's kvno and enctype decrypts it.
+    Confirmed { kvno: u32, enctype: Enctype },
+    /// The KDC's kvno is the active key kept from the keytab (a young account in the last
+    /// minutes of its epoch, whose blob has only the next password): nothing to confirm.
+    KeptActive { kvno: u32 },
+    /// The check could not run (the KDC refused a ticket, an enctype we do not derive).
+    Unverified(String),
+}
+
+/// Gets a ticket for the account and checks its key and kvno (see [`check`]), logging the
+/// outcome: a check that cannot run is a warning, and the keys are written unconfirmed.
 pub(super) fn confirm(
     session: &mut Session,
     rec: &AccountRecord,
@@ -28,13 +39,44 @@ pub(super) fn confirm(
     probe: &Result<String, String>,
 ) -> Result<(), Error> {
     let sam = &rec.sam_account_name;
-    let server = session.server().to_string();
-    let unverified = |why: &str| {
-        log::warn(
+    match check(session, rec, password, realm, change, probe)? {
+        Checked::Confirmed { kvno, enctype } => log::debug(
+            "keys confirmed by the KDC",
+            &[
+                ("account", sam),
+                ("kvno", &kvno.to_string()),
+                ("enctype", &enctype.name()),
+            ],
+        ),
+        Checked::KeptActive { kvno } => log::debug(
+            "the KDC's kvno is the active key kept from the keytab; nothing to confirm",
+            &[("account", sam), ("kvno", &kvno.to_string())],
+        ),
+        Checked::Unverified(why) => log::warn(
             "cannot confirm the keys with the KDC; writing them unconfirmed",
-            &[("account", sam), ("server", &server), ("reason", &why)],
-        )
-    };
+            &[
+                ("account", sam),
+                ("server", &session.server()),
+                ("reason", &why),
+            ],
+        ),
+    }
+    Ok(())
+}
+
+/// Gets a ticket for the account from the session's KDC and checks that the key of its kvno
+/// and enctype decrypts it. A key that does not, or a kvno we do not write, is an error (the
+/// keytab is left as it is); a check that cannot run is [`Checked::Unverified`].
+pub fn check(
+    session: &mut Session,
+    rec: &AccountRecord,
+    password: &ManagedPassword,
+    realm: &str,
+    change: &Change,
+    probe: &Result<String, String>,
+) -> Result<Checked, Error> {
+    let sam = &rec.sam_account_name;
+    let server = session.server().to_string();
     // The account principal first; should the KDC refuse tickets to it, one of its SPNs
     // (their tickets use the same key).
     let mut ticket = Err(String::new());
@@ -52,8 +94,9 @@ pub(super) fn confirm(
     let ticket = match ticket {
         Ok(t) => t,
         Err(why) => {
-            unverified(&format!("no service ticket for the account: {why}"));
-            return Ok(());
+            return Ok(Checked::Unverified(format!(
+                "no service ticket for the account: {why}"
+            )));
         }
     };
 
@@ -102,31 +145,14 @@ pub(super) fn confirm(
         ),
     };
     match verdict {
-        Verdict::Confirmed { kvno, enctype } => {
-            log::debug(
-                "keys confirmed by the KDC",
-                &[
-                    ("account", sam),
-                    ("kvno", &kvno.to_string()),
-                    ("enctype", &enctype.name()),
-                ],
-            );
-            Ok(())
-        }
-        Verdict::Unverifiable(why) => {
-            unverified(&why);
-            Ok(())
-        }
+        Verdict::Confirmed { kvno, enctype } => Ok(Checked::Confirmed { kvno, enctype }),
+        Verdict::Unverifiable(why) => Ok(Checked::Unverified(why)),
         // A young account in the last minutes of its epoch: the blob has only the next
         // password, and the plan keeps the active key's entries already in the keytab.
         Verdict::UnknownKvno { kvno: Some(k), .. }
             if k == rec.kvno && password.previous.is_none() =>
         {
-            log::debug(
-                "the KDC's kvno is the active key kept from the keytab; nothing to confirm",
-                &[("account", sam), ("kvno", &k.to_string())],
-            );
-            Ok(())
+            Ok(Checked::KeptActive { kvno: k })
         }
         Verdict::UnknownKvno { kvno: k, written } => {
             let written: Vec<String> = written.iter().map(u32::to_string).collect();

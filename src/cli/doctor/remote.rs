@@ -9,8 +9,9 @@ use crate::directory::discover::{self, Candidate};
 use crate::directory::probe::{LDAP_PORT, Probe};
 use crate::directory::{ClientOptions, DirectoryError, Session};
 use crate::doctor::{Report, advice};
+use crate::error::Error;
 use crate::keytab::Keytab;
-use crate::sync::{client_options, kdc_salt, plan_account};
+use crate::sync::{Checked, check_keys, client_options, kdc_salt, plan_account};
 
 const TIME: &str = "time";
 const DCS: &str = "domain controllers";
@@ -383,36 +384,66 @@ fn account(r: &mut Report, cfg: &Config, acc: &Account, session: Option<&mut Ses
         .clone()
         .unwrap_or_else(|| session.realm().to_string());
     // The salt the KDC holds, as sync uses it (a renamed account keeps its old one).
-    let salt = if cfg.salt_probe {
-        match kdc_salt(session, &rec.sam_account_name, &realm) {
-            Ok(s) => {
-                r.pass(section, "KDC salt", s.clone());
-                Some(s)
-            }
-            Err(why) => {
-                r.warn(
-                    section,
-                    "KDC salt",
-                    format!("the KDC's salt cannot be read ({why}); sync falls back to the salt computed from the name"),
-                    "let AS-REQs reach the DC's port 88; a renamed account needs the KDC's salt".into(),
-                );
-                None
-            }
+    let probe = if cfg.salt_probe {
+        let probe = kdc_salt(session, &rec.sam_account_name, &realm);
+        match &probe {
+            Ok(s) => r.pass(section, "KDC salt", s.clone()),
+            Err(why) => r.warn(
+                section,
+                "KDC salt",
+                format!("the KDC's salt cannot be read ({why}); sync falls back to the salt computed from the name"),
+                "let AS-REQs reach the DC's port 88; a renamed account needs the KDC's salt".into(),
+            ),
         }
+        probe
     } else {
-        None
+        Err("the salt probe is turned off (salt-probe = false)".to_string())
     };
-    match plan_account(acc, &rec, &password, &realm, salt.as_deref()) {
-        Ok((change, synced)) => keytab_current(r, acc, &change, synced.kvno),
+    let (change, synced) = match plan_account(acc, &rec, &password, &realm, probe.as_deref().ok()) {
+        Ok(planned) => planned,
+        Err(e) => {
+            r.fail(
+                section,
+                "keys",
+                e.to_string(),
+                "correct enctypes in the account's table, or the account's \
+                 msDS-SupportedEncryptionTypes"
+                    .into(),
+            );
+            return;
+        }
+    };
+    // The KDC's own ticket judges the keys, exactly as sync does before it writes.
+    let what = "keys confirmed by the KDC";
+    match check_keys(session, &rec, &password, &realm, &change, &probe) {
+        Ok(Checked::Confirmed { kvno, enctype }) => r.pass(
+            section,
+            what,
+            format!(
+                "a ticket under kvno {kvno} ({}) decrypts with the derived key",
+                enctype.name()
+            ),
+        ),
+        Ok(Checked::KeptActive { kvno }) => r.pass(
+            section,
+            what,
+            format!("the KDC uses kvno {kvno}, the active key the keytab keeps"),
+        ),
+        Ok(Checked::Unverified(why)) => r.warn(
+            section,
+            what,
+            format!("the keys cannot be checked: {why}"),
+            "let this host get service tickets for the account from the DC's KDC (port 88)".into(),
+        ),
+        Err(Error::KeyMismatch { detail, hint, .. }) => r.fail(section, what, detail, hint),
         Err(e) => r.fail(
             section,
-            "keys",
+            what,
             e.to_string(),
-            "correct enctypes in the account's table, or the account's \
-             msDS-SupportedEncryptionTypes"
-                .into(),
+            "run gmsa-keytab sync for the full error".into(),
         ),
     }
+    keytab_current(r, acc, &change, synced.kvno);
 }
 
 /// Whether the keytab on disk already holds exactly the keys a sync would write now.
