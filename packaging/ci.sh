@@ -5,9 +5,10 @@
 #   the .deb installed and its binary, config, man page and units checked; the .rpms' contents,
 #   directories and scriptlets checked, and each installed, upgraded and erased in a scratch
 #   root (packaging/rpm-test.sh); the arm64 binary's offline tests under qemu-user and a sync
-#   against the lab DC (packaging/arm64-test.sh); the Ansible role linted, applied twice to this
-#   machine (the second run must change nothing), its files checked, and its conventions tested
-#   (packaging/ansible-test.sh: check mode and --diff, argument specs, states, directories).
+#   against the lab DC (packaging/arm64-test.sh); the Ansible role linted and applied to this
+#   machine by packaging/ansible-test.sh: states absent, present (from a file and from a local
+#   apt repository) and latest (an upgrade from that repository), each run twice (the second
+#   must change nothing), check mode and --diff, argument specs, modes, keytab directories.
 # Leaves gmsa-keytab installed on this machine (the .deb just built), with the example
 # playbook's configuration in /etc/gmsa-keytab/config.toml.
 set -euo pipefail
@@ -52,6 +53,8 @@ command -v strip >/dev/null || need+=(binutils)
 command -v file >/dev/null || need+=(file)
 /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 /usr/bin/python3 -c 'import apt' 2>/dev/null || need+=(python3-apt)
+# The Ansible test's local apt repository (state: latest).
+command -v dpkg-scanpackages >/dev/null || need+=(dpkg-dev)
 # arm64: Debian multiarch (the cross compiler, the arm64 krb5 and OpenSSL to link against) and
 # qemu-user to run the arm64 binary here.
 command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
@@ -198,47 +201,17 @@ export PATH="$VENV/bin:$PATH" ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 PY_COLORS=
 cd packaging/ansible
 ansible-playbook --syntax-check playbook.yml
 ansible-lint --nocolor
-ok
-
-step "Ansible: apply the role to this machine twice"
-run_play() {
-  if ! ansible-playbook playbook.yml -e "gmsa_keytab_package_path=$deb" 2>&1 | tee "$shipped/play.log"; then
-    fail "ansible-playbook failed"
-  fi
-}
-run_play
-run_play
-grep -Eq '^localhost +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0 ' "$shipped/play.log" ||
-  fail "the second run changed something: $(grep '^localhost' "$shipped/play.log")"
-echo "second run: $(grep '^localhost' "$shipped/play.log")"
 cd "$root"
 ok
 
-step "Ansible: resulting files"
-conf=/etc/gmsa-keytab/config.toml
-[ "$(stat -c '%a %U %G' "$conf")" = "644 root root" ] || fail "$conf is not root:root 0644"
-for line in 'version = 1' 'domain = "example.com"' 'name = "svc_web$"' \
-  'keytab = "/etc/gmsa-keytab/svc_web.keytab"' 'group = "www-data"' 'mode = "0640"' \
-  'on-change = [["systemctl", "reload", "nginx"]]'; do
-  grep -qxF "$line" "$conf" || fail "$conf lacks: $line"
-done
-out=$(gmsa-keytab check-config "$conf")
-grep -qx 'mode = "0640"' <<<"$out" || fail "check-config does not show mode 0640"
-dropin=/etc/systemd/system/gmsa-keytab.service.d/write-paths.conf
-[ "$(stat -c '%a %U' "$dropin")" = "644 root" ] || fail "$dropin is not root 0644"
-grep -qx '\[Service\]' "$dropin" || fail "$dropin has no [Service] section"
+step "Ansible: states absent, present, latest (from a local apt repository), check mode and --diff, argument specs, modes, keytab directories, the farm inventory (packaging/ansible-test.sh)"
+start=$SECONDS
+bash packaging/ansible-test.sh "$deb"
+echo "ansible-test.sh: $((SECONDS - start)) s"
 ok
-if [ "$(ps -p 1 -o comm=)" = systemd ]; then
-  systemctl is-enabled --quiet gmsa-keytab.timer || fail "gmsa-keytab.timer is not enabled"
-  systemctl is-active --quiet gmsa-keytab.timer || fail "gmsa-keytab.timer is not active"
-  ok
-else
+if [ "$(ps -p 1 -o comm=)" != systemd ]; then
   skip "the role's timer and sync on this machine (systemd is not PID 1; packaging/sandbox-test.sh runs them under a private systemd)"
 fi
-
-step "Ansible: --check --diff, argument specs, unquoted modes, keytab directories, state absent/present, the farm inventory"
-bash packaging/ansible-test.sh "$deb"
-ok
 
 printf '\npackaging: %d passed, 0 failed, %d skipped\n' "$passed" "$skipped"
 for s in "${skips[@]}"; do echo "  skipped: $s"; done
