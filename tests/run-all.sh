@@ -32,6 +32,10 @@ cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 ok
 
+step "the pure core: no I/O crates, its clippy.toml passes and bites (tests/core-lint.sh)"
+bash tests/core-lint.sh
+ok
+
 step "unit, integration and MIT interop tests"
 cargo test --locked
 ok

@@ -20,7 +20,7 @@
 # accepts them.
 # The timers are the shipped ones except for the phase: a drop-in sets OnBootSec= and
 # RandomizedDelaySec=0 so that each host's first tick lands at a chosen instant (the shipped
-# fixed random delay only shifts the phase; src/schedule_sim.rs covers every phase and delay).
+# fixed random delay only shifts the phase; crates/gmsa-core/src/schedule_sim.rs covers every phase and delay).
 #
 # Usage: timer-rotation.sh GMSA_KEYTAB_BINARY   (root; brings the lab up; about 7 minutes)
 set -euo pipefail

@@ -176,6 +176,8 @@ fn a_host_off_through_the_window_catches_up_at_its_first_tick() {
 }
 
 #[test]
+// A test's own report of its figures (shown with --nocapture), not output of the core.
+#[allow(clippy::disallowed_macros)]
 fn dc_queries_per_day_over_a_whole_epoch() {
     // One read at the start of an epoch, then the shipped timer for the 30 days up to the
     // next end and the day after it. Reads per day on average and in the worst 24 hours.

@@ -2,7 +2,6 @@
 //! file (a keytab, a socket, a lock) that whoever started gmsa-keytab left open. Every
 //! descriptor Rust's standard library and this crate open is close-on-exec already.
 
-use nix::libc;
 use std::os::fd::RawFd;
 
 /// Sets `FD_CLOEXEC` on every open descriptor from 3 up. Returns how many were changed.

@@ -116,7 +116,44 @@ impl krb5_creds {
     }
 }
 
-// The C layout on LP64 targets (offsetof/sizeof from <krb5/krb5.h>, MIT 1.20).
+/// The same structures as `<krb5/krb5.h>` lays them out for the target being built, generated
+/// by build.rs with bindgen. Only their layout is used, by the checks below.
+#[allow(dead_code, non_snake_case, non_upper_case_globals, clippy::all)]
+mod c {
+    include!(concat!(env!("OUT_DIR"), "/krb5_layout.rs"));
+}
+
+/// Asserts at compile time that a hand-written structure has the size and alignment of its C
+/// twin and each named field the same offset, on whatever target is being built.
+macro_rules! same_layout {
+    ($ours:ident, $($field:ident),+) => {
+        const _: () = {
+            use std::mem::{align_of, offset_of, size_of};
+            assert!(size_of::<$ours>() == size_of::<c::$ours>());
+            assert!(align_of::<$ours>() == align_of::<c::$ours>());
+            $(assert!(offset_of!($ours, $field) == offset_of!(c::$ours, $field));)+
+        };
+    };
+}
+same_layout!(krb5_data, magic, length, data);
+same_layout!(krb5_keyblock, magic, enctype, length, contents);
+same_layout!(krb5_ticket_times, authtime, starttime, endtime, renew_till);
+same_layout!(
+    krb5_creds,
+    magic,
+    client,
+    server,
+    keyblock,
+    times,
+    is_skey,
+    ticket_flags,
+    addresses,
+    ticket,
+    second_ticket,
+    authdata
+);
+
+// The figures on LP64 (x86_64, aarch64), as a reader checking the header by hand finds them.
 #[cfg(target_pointer_width = "64")]
 const _: () = {
     use std::mem::{offset_of, size_of};

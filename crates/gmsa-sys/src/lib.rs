@@ -1,4 +1,4 @@
-//! The one module allowed to call C directly: MIT Kerberos (libkrb5) and GSSAPI.
+//! The one crate allowed to call C directly (and so to use `unsafe`): MIT Kerberos (libkrb5) and GSSAPI.
 //!
 //! [`Login`] is one host login against one domain controller: its own krb5 context and a private
 //! `MEMORY:` ccache. The initial ticket (AS) and the `ldap/<dc>` service ticket (TGS) are obtained

@@ -1,9 +1,9 @@
 use super::*;
 use proptest::prelude::*;
 
-const BLOB_A: &[u8] = include_bytes!("../../tests/data/blob-a.bin");
-const BLOB_B: &[u8] = include_bytes!("../../tests/data/blob-b.bin");
-const BLOB_B_B64: &str = include_str!("../../tests/data/blob-b.b64");
+const BLOB_A: &[u8] = include_bytes!("../../../../tests/data/blob-a.bin");
+const BLOB_B: &[u8] = include_bytes!("../../../../tests/data/blob-b.bin");
+const BLOB_B_B64: &str = include_str!("../../../../tests/data/blob-b.b64");
 /// Reference §6.5: 20 d 3 h, and that minus MaxClockSkew (5 min).
 const QUERY_TICKS: u64 = 17_388_000_000_000;
 const UNCHANGED_TICKS: u64 = QUERY_TICKS - 3_000_000_000;

@@ -5,8 +5,8 @@ use super::*;
 use crate::blob::{self, ManagedPassword};
 use sha2::Digest as _;
 
-const BLOB_A: &[u8] = include_bytes!("../../tests/data/blob-a.bin");
-const BLOB_B: &[u8] = include_bytes!("../../tests/data/blob-b.bin");
+const BLOB_A: &[u8] = include_bytes!("../../../../tests/data/blob-a.bin");
+const BLOB_B: &[u8] = include_bytes!("../../../../tests/data/blob-b.bin");
 const REALM: &str = "EXAMPLE.TEST";
 const SAM: &str = "svc_web$";
 const SALT: &str = "EXAMPLE.TESThostsvc_web.example.test";

@@ -1,0 +1,24 @@
+//! gmsa-keytab's pure core: everything that turns bytes into bytes and instants into decisions.
+//!
+//! - [`blob`], [`blobfile`]: the `msDS-ManagedPassword` blob and the ways users hand it over;
+//! - [`crypto`], [`enctype`]: RFC 3961/3962 key derivation and the encryption types;
+//! - [`keytab`]: the keytab file format (parse and serialize, not the file);
+//! - [`account`], [`plan`]: principals for an account and the keytab a sync should leave;
+//! - [`schedule`], [`timefmt`]: when to ask a DC again, and time as text;
+//! - [`secret`]: zeroizing holders for key material.
+//!
+//! No file, network, process, environment or clock access (clippy.toml beside Cargo.toml lists
+//! the forbidden calls; `tests/core-lint.sh` proves the list bites) and no `unsafe`
+//! (`[workspace.lints]` forbids it). Every instant is a parameter.
+#![forbid(unsafe_code)]
+
+pub mod account;
+pub mod blob;
+pub mod blobfile;
+pub mod crypto;
+pub mod enctype;
+pub mod keytab;
+pub mod plan;
+pub mod schedule;
+pub mod secret;
+pub mod timefmt;
