@@ -6,8 +6,8 @@ use crate::cli::parse_mode;
 pub use crate::directory::Protection;
 use crate::enctype::Enctype;
 use crate::exit::Class;
-use crate::fsio::{self, Ownership};
 use crate::keytab::{NT_SRV_HST, Principal};
+use crate::store::fsio::{self, Ownership};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -180,7 +180,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Reads and validates a configuration file, without the ownership checks.
 pub fn load_untrusted(path: &Path) -> Result<Config, ConfigError> {
-    use crate::fsio::bounded::{self, ReadError};
+    use crate::store::fsio::bounded::{self, ReadError};
     let bytes = bounded::read_file(path, bounded::MAX_CONFIG).map_err(|e| ConfigError {
         path: path.to_path_buf(),
         line: None,

@@ -6,8 +6,8 @@ use crate::blobfile::BlobInputError;
 use crate::config::ConfigError;
 use crate::enctype::{EmptySelection, UnknownEnctype};
 use crate::exit::Class;
-use crate::fsio::FsError;
 use crate::keytab::{KeytabError, PrincipalError};
+use crate::store::fsio::FsError;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ pub enum Error {
     Read {
         what: &'static str,
         path: PathBuf,
-        problem: crate::fsio::bounded::ReadError,
+        problem: crate::store::fsio::bounded::ReadError,
         /// The class when the input is over its size limit (65 blob, 78 config, 79 keytab).
         too_large: Class,
     },
@@ -80,7 +80,7 @@ impl Error {
             Error::Input { .. } => Class::NoInput,
             Error::Read { problem, .. } if problem.is_permission() => Class::NoPerm,
             Error::Read {
-                problem: crate::fsio::bounded::ReadError::TooLarge { .. },
+                problem: crate::store::fsio::bounded::ReadError::TooLarge { .. },
                 too_large,
                 ..
             } => *too_large,

@@ -2,8 +2,10 @@
 //!
 //! The daemon. The pure layers (no I/O, time passed in) live in the `gmsa-core` crate and the
 //! FFI in `gmsa-sys`; both are re-exported here under their old paths (`gmsa_keytab::blob`,
-//! `crate::sys`, ...) so callers, tests and fuzz targets did not change. I/O layers: [`fsio`]
-//! (durable atomic keytab writes), [`directory`] (LDAP + Kerberos). See ARCHITECTURE.md.
+//! `crate::sys`, ...) so callers, tests and fuzz targets did not change. The daemon's layers
+//! follow the data path: [`directory`] (DC discovery, Kerberos, LDAP, the seal), [`store`] (the
+//! files it keeps), [`run`] (the sync, the scheduled run, hooks), [`cli`] (arguments and
+//! dispatch). See ARCHITECTURE.md.
 #![forbid(unsafe_code)]
 
 pub use gmsa_core::{
@@ -18,12 +20,7 @@ pub mod directory;
 pub mod doctor;
 pub mod error;
 pub mod exit;
-pub mod fsio;
-pub mod hooks;
 pub mod krbmsg;
 pub mod log;
-pub mod metrics;
-pub mod notify;
-pub mod state;
-pub mod sync;
-pub mod update;
+pub mod run;
+pub mod store;

@@ -8,7 +8,7 @@
 //! bytes.
 
 use gmsa_keytab::directory::DirectoryError;
-use gmsa_keytab::directory::search::read_naming_context;
+use gmsa_keytab::directory::ldap::search::read_naming_context;
 use gmsa_keytab::exit::Class;
 use ldap3::{LdapConnAsync, LdapConnSettings};
 use std::io::{Read, Write};

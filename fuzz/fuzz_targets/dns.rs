@@ -3,7 +3,7 @@
 #![no_main]
 
 use gmsa_keytab::directory::discover::{check_host_name, order_srv};
-use gmsa_keytab::directory::dns::parse_answer;
+use gmsa_keytab::directory::discover::dns::parse_answer;
 use libfuzzer_sys::fuzz_target;
 
 const QNAME: &str = "_ldap._tcp.dc._msdcs.example.test";

@@ -2,7 +2,7 @@
 //! messages) must never panic, and any time it accepts must be one it could print.
 #![no_main]
 
-use gmsa_keytab::directory::kdc_time::{describe_offset, offset, parse_krb_error};
+use gmsa_keytab::directory::kerberos::kdc_time::{describe_offset, offset, parse_krb_error};
 use gmsa_keytab::timefmt::rfc3339;
 use libfuzzer_sys::fuzz_target;
 

@@ -2,7 +2,7 @@
 //! before anything else sees them: splitting and checking must never panic or over-read.
 #![no_main]
 
-use gmsa_keytab::directory::guard::{MAX_FROM_SERVER, check_wrap_token, split_frame};
+use gmsa_keytab::directory::seal::guard::{MAX_FROM_SERVER, check_wrap_token, split_frame};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

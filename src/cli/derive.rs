@@ -1,6 +1,6 @@
 //! `derive`: blob file in, keytab out, no directory involved.
 
-use super::{FileArgs, keytab_time, parse_u32, unix_now};
+use super::{FileArgs, parse_u32};
 use crate::account;
 use crate::blob;
 use crate::blobfile;
@@ -8,10 +8,11 @@ use crate::crypto::gmsa_salt;
 use crate::enctype::{self, Enctype};
 use crate::error::Error;
 use crate::exit::Class;
-use crate::fsio::bounded;
-use crate::fsio::{self, Ownership};
 use crate::log;
-use crate::update::{self, Change};
+use crate::run::{keytab_time, unix_now};
+use crate::store::fsio::bounded;
+use crate::store::fsio::{self, Ownership};
+use crate::store::keytab_file::{self, Change};
 use clap::Args;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -132,7 +133,7 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
     let keysets = account::keysets(&password, a.kvno, &salt, &enctypes);
     let now = keytab_time(unix_now());
     let kvnos: Vec<String> = keysets.iter().map(|k| k.kvno.to_string()).collect();
-    let report = update::apply(
+    let report = keytab_file::apply(
         &a.keytab,
         &own,
         &[Change {

@@ -150,19 +150,6 @@ pub struct FileArgs {
     pub mode: u32,
 }
 
-/// Seconds since the epoch: the one clock reading of a command, passed down as a parameter.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Seconds since the epoch as a keytab entry timestamp (a u32 until 2106).
-pub fn keytab_time(now: u64) -> u32 {
-    u32::try_from(now).unwrap_or(u32::MAX)
-}
-
 /// The keytab modes allowed: read for the owner and the group, write only for the owner.
 pub const ALLOWED_MODES: [u32; 4] = [0o400, 0o440, 0o600, 0o640];
 

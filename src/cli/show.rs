@@ -3,8 +3,8 @@
 use crate::enctype::enctype_name;
 use crate::error::Error;
 use crate::exit::Class;
-use crate::fsio::bounded;
 use crate::keytab::Keytab;
+use crate::store::fsio::bounded;
 use crate::timefmt::rfc3339;
 use clap::Args;
 use std::io::Write;

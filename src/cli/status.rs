@@ -6,7 +6,7 @@
 
 use crate::config;
 use crate::error::Error;
-use crate::state;
+use crate::store::state;
 use crate::timefmt::rfc3339;
 use clap::Args;
 use std::io::Write;
@@ -39,7 +39,7 @@ pub enum Health {
 /// Returns the process exit code (0, 1, 2 or 3) on success.
 pub fn run(a: StatusArgs) -> Result<u8, Error> {
     let cfg = config::load(&a.config)?;
-    let now = super::unix_now();
+    let now = crate::run::unix_now();
     if cfg.accounts.is_empty() {
         return Ok(not_configured(&cfg, a.json, now));
     }

@@ -9,7 +9,7 @@
 //! root, and is refused.
 
 use super::{Config, ConfigError};
-use crate::hooks::HOOK_PATH;
+use crate::run::hooks::HOOK_PATH;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 

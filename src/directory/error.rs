@@ -234,7 +234,7 @@ fn skew_text(offset: &Option<i64>) -> String {
     match offset {
         Some(o) => format!(
             ": this host's clock is {} the KDC's",
-            super::kdc_time::describe_offset(*o)
+            super::kerberos::kdc_time::describe_offset(*o)
         ),
         None => String::new(),
     }

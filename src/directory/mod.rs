@@ -1,12 +1,13 @@
 //! The directory client: finds a domain controller, binds to it as this host over an encrypted
 //! LDAP connection and reads gMSA managed passwords.
 //!
-//! - [`client`]: which principal of the host keytab to use;
-//! - [`discover`]: DC list from the options or DNS SRV (RFC 2782 order), with [`dns`] the wire
-//!   format;
-//! - [`connect`]: TCP, Kerberos with that DC ([`kdc`]), TLS, SASL GSSAPI bind, and the
-//!   confidentiality proof ([`guard`]);
-//! - [`search`]: rootDSE, the gMSA and its kvno;
+//! - [`discover`]: DC list from the options or DNS SRV (RFC 2782 order), with
+//!   [`discover::dns`] the wire format;
+//! - [`kerberos`]: which principal of the host keytab to use ([`kerberos::client`]), and
+//!   Kerberos with the chosen DC's own KDC;
+//! - [`ldap`]: TCP, TLS, SASL GSSAPI bind ([`ldap`]`::connect`), the searches
+//!   ([`ldap::search`]: rootDSE, the gMSA and its kvno);
+//! - [`seal`]: the confidentiality proof ([`seal::guard`]) over the sealed connection;
 //! - [`probe`]: single diagnostic steps for `doctor` (a DNS SRV name, a TCP port, a DC's clock).
 //!
 //! Credentials come from [`crate::sys`]: for each DC tried, a private in-memory ccache filled from
@@ -14,20 +15,19 @@
 //! DNS lookups), holding the initial ticket and the `ldap/<dc>` ticket; it is destroyed with the
 //! session. No environment variable is set and no default ccache is read or written.
 
-pub mod client;
-mod connect;
 pub mod discover;
-pub mod dns;
 pub mod error;
-pub mod guard;
-mod kdc;
-mod kdc_check;
-pub mod kdc_time;
+pub mod kerberos;
+pub mod ldap;
 pub mod probe;
-pub mod search;
+pub mod seal;
 
 pub use error::{Attempt, DirectoryError};
-pub use search::AccountRecord;
+pub use ldap::search::AccountRecord;
+
+use kerberos::client;
+use ldap::{connect, search};
+use seal::guard;
 
 use std::path::PathBuf;
 use std::str::FromStr;

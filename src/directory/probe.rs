@@ -2,10 +2,10 @@
 //! DNS name, one TCP port of one DC, and a DC's clock. [`crate::directory::Session`] does the
 //! real work (credentials, sealed bind, searches); these only say where it would fail.
 
+use super::discover::dns::SrvRecord;
 use super::discover::{self, Candidate};
-use super::dns::SrvRecord;
 use super::error::DirectoryError;
-use super::search::{self, Ctx};
+use super::ldap::search::{self, Ctx};
 use ldap3::{LdapConnAsync, LdapConnSettings, StdStream};
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
@@ -53,7 +53,7 @@ impl Probe {
         };
         let started = Instant::now();
         self.runtime
-            .block_on(super::connect::tcp_connect(&c, self.timeout))
+            .block_on(super::ldap::connect::tcp_connect(&c, self.timeout))
             .map(|_| started.elapsed())
     }
 
@@ -67,7 +67,7 @@ impl Probe {
         };
         let limit = self.timeout;
         let text = self.runtime.block_on(async {
-            let tcp = super::connect::tcp_connect(&c, limit).await?;
+            let tcp = super::ldap::connect::tcp_connect(&c, limit).await?;
             let std_tcp = tcp
                 .into_std()
                 .map_err(|e| DirectoryError::Internal(format!("socket: {e}")))?;

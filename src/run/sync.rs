@@ -9,9 +9,9 @@ use crate::directory::{AccountRecord, ClientOptions, Session};
 use crate::enctype;
 use crate::error::Error;
 use crate::exit::Class;
-use crate::fsio::Outcome;
 use crate::log;
-use crate::update::{self, Change};
+use crate::store::fsio::Outcome;
+use crate::store::keytab_file::{self, Change};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -211,7 +211,7 @@ fn fetch_one(
 /// The highest kvno `keytab` holds for `principal` (unlocked read: a hint for asking another
 /// DC; the plan decides under the lock).
 fn held_kvno(keytab: &std::path::Path, principal: &str) -> Option<u32> {
-    crate::state::kvnos_in(keytab, principal).and_then(|k| k.into_iter().max())
+    crate::store::state::kvnos_in(keytab, principal).and_then(|k| k.into_iter().max())
 }
 
 /// One account's answer so far.
@@ -391,7 +391,7 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
         let applied = accounts[members[0]]
             .ownership()
             .map_err(Error::from)
-            .and_then(|own| update::apply(path, &own, &batch, now));
+            .and_then(|own| keytab_file::apply(path, &own, &batch, now));
         match applied {
             Ok(report) => {
                 for (n, i) in members.iter().enumerate() {

@@ -2,9 +2,9 @@
 //! the pure plan meets the disk.
 
 use crate::error::Error;
-use crate::fsio::{self, Outcome, Ownership};
 use crate::keytab::{Keytab, Principal};
 use crate::plan::{self, KeySet};
+use crate::store::fsio::{self, Outcome, Ownership};
 use std::path::Path;
 use std::time::Duration;
 

@@ -3,8 +3,8 @@
 //! another user).
 
 use crate::config::Config;
-use crate::fsio::{self, Ownership};
-use crate::state::{OnDisk, State};
+use crate::store::fsio::{self, Ownership};
+use crate::store::state::{OnDisk, State};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -151,18 +151,18 @@ pub fn write(path: &Path, text: &str) -> Result<(), fsio::FsError> {
         gid: None,
         mode: 0o644,
     };
-    fsio::lock(path, crate::update::LOCK_WAIT)?.store(text.as_bytes(), &own)?;
+    fsio::lock(path, crate::store::keytab_file::LOCK_WAIT)?.store(text.as_bytes(), &own)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::AccountState;
+    use crate::store::state::AccountState;
 
     #[test]
     fn the_shipped_alert_rules_use_only_metrics_we_write() {
-        let rules = include_str!("../packaging/prometheus/gmsa-keytab.rules.yml");
+        let rules = include_str!("../../packaging/prometheus/gmsa-keytab.rules.yml");
         let declared = render(
             &crate::config::parse(Path::new("/c"), "version = 1\n").unwrap(),
             &State::default(),
@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(text.matches("svc_new").count(), 1);
         assert_eq!(text.matches("# TYPE").count(), 12);
         assert!(text.contains("gmsa_keytab_dc_behind{account=\"svc_web$\",keytab=\"/k/w\"} 0\n"));
-        st.accounts.get_mut("svc_web$").unwrap().behind = Some(crate::state::BehindState {
+        st.accounts.get_mut("svc_web$").unwrap().behind = Some(crate::store::state::BehindState {
             server: "dc2.example.test".into(),
             dc_kvno: 2,
             keytab_kvno: 3,

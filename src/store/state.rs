@@ -3,8 +3,8 @@
 //! means "query now", never an error.
 
 use crate::config::{Account, Config};
-use crate::fsio::{self, Ownership};
 use crate::keytab::Keytab;
+use crate::store::fsio::{self, Ownership};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,7 +115,8 @@ pub fn save(path: &Path, state: &State) -> Result<(), fsio::FsError> {
     s.version = 1;
     let mut text = serde_json::to_string_pretty(&s).unwrap_or_default();
     text.push('\n');
-    fsio::lock(path, crate::update::LOCK_WAIT)?.store(text.as_bytes(), &Ownership::default())?;
+    fsio::lock(path, crate::store::keytab_file::LOCK_WAIT)?
+        .store(text.as_bytes(), &Ownership::default())?;
     Ok(())
 }
 

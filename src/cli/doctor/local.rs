@@ -3,10 +3,10 @@
 
 use super::FILES;
 use crate::config::{Account, Config};
-use crate::directory::client::{self, ClientIdentity};
+use crate::directory::kerberos::client::{self, ClientIdentity};
 use crate::doctor::sandbox::{self, SERVICE, Sandbox, TIMER};
 use crate::doctor::{Report, Verdict};
-use crate::state;
+use crate::store::state;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

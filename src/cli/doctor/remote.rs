@@ -4,14 +4,14 @@
 use super::local::{self, SandboxSource};
 use crate::blob;
 use crate::config::{Account, Config, Protection};
-use crate::directory::client::ClientIdentity;
 use crate::directory::discover::{self, Candidate};
+use crate::directory::kerberos::client::ClientIdentity;
 use crate::directory::probe::{LDAP_PORT, Probe};
 use crate::directory::{ClientOptions, DirectoryError, Session};
 use crate::doctor::{Report, advice};
 use crate::error::Error;
 use crate::keytab::Keytab;
-use crate::sync::{Checked, check_keys, client_options, kdc_salt, plan_account};
+use crate::run::sync::{Checked, check_keys, client_options, kdc_salt, plan_account};
 
 const TIME: &str = "time";
 const DCS: &str = "domain controllers";
@@ -185,10 +185,10 @@ fn clock(r: &mut Report, cfg: &Config, dcs: &[Candidate], probe: &Probe) {
         r.skip(TIME, what, "no domain controller reachable");
         return;
     };
-    let before = crate::cli::unix_now() as i64;
+    let before = crate::run::unix_now() as i64;
     match probe.server_time(&dc.host) {
         Ok(dc_time) => {
-            let after = crate::cli::unix_now() as i64;
+            let after = crate::run::unix_now() as i64;
             // The DC read its clock between our two readings; it sends whole seconds.
             let offset = dc_time - (before + after) / 2;
             let (v, detail, fix) = advice::clock(offset);
@@ -447,7 +447,12 @@ fn account(r: &mut Report, cfg: &Config, acc: &Account, session: Option<&mut Ses
 }
 
 /// Whether the keytab on disk already holds exactly the keys a sync would write now.
-fn keytab_current(r: &mut Report, acc: &Account, change: &crate::update::Change, kvno: u32) {
+fn keytab_current(
+    r: &mut Report,
+    acc: &Account,
+    change: &crate::store::keytab_file::Change,
+    kvno: u32,
+) {
     let section = acc.name.as_str();
     let what = "keytab holds the current keys";
     let sync_fix =

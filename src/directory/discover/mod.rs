@@ -1,8 +1,10 @@
 //! Which domain controllers to try, in which order: an explicit list, or DNS SRV records
 //! (`_ldap._tcp[.<site>._sites].dc._msdcs.<domain>`) ordered per RFC 2782.
 
-use super::dns::{self, Answer, SrvRecord};
-use super::error::DirectoryError;
+pub mod dns;
+
+use crate::directory::error::DirectoryError;
+use dns::{Answer, SrvRecord};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

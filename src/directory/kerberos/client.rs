@@ -1,6 +1,6 @@
 //! The host's identity: which principal of the client keytab to authenticate as.
 
-use super::error::DirectoryError;
+use crate::directory::error::DirectoryError;
 use crate::keytab::{Keytab, NT_PRINCIPAL, Principal};
 use std::path::Path;
 use zeroize::Zeroizing;

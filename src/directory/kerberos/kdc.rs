@@ -12,8 +12,8 @@
 //! - the service ticket is in the private ccache before GSSAPI needs it, so the bind makes no
 //!   KDC request of its own.
 
-use super::error::DirectoryError;
 use super::kdc_time;
+use crate::directory::error::DirectoryError;
 use crate::sys::{Exchange, KrbError, Login, Step, krb5_codes as code};
 use std::net::SocketAddr;
 use std::path::Path;

@@ -3,8 +3,8 @@
 //! be written. Both go to the KDC of the DC this session is bound to (TCP, port 88), the one
 //! whose directory the blob and kvno came from.
 
-use super::Session;
 use super::kdc;
+use crate::directory::Session;
 use crate::enctype::Enctype;
 use crate::krbmsg::{self, ProbeReply, TicketPart};
 use crate::sys::KEY_USAGE_TICKET;

@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn reads_a_real_samba_reply() {
         // Samba 4.22's answer to an AS-REQ without pre-authentication (lab capture).
-        let reply = include_bytes!("../../fuzz/seeds/krb_error/samba_preauth_required");
+        let reply = include_bytes!("../../../fuzz/seeds/krb_error/samba_preauth_required");
         let e = parse_krb_error(reply).unwrap();
         assert_eq!(e.error_code, 25);
         assert_eq!(crate::timefmt::rfc3339(e.stime), "2026-11-29T13:12:11Z");

@@ -1,11 +1,11 @@
 //! One DC: TCP, optional TLS, SASL GSSAPI bind, and the proof of confidentiality.
 
-use super::Protection;
-use super::discover::Candidate;
-use super::error::DirectoryError;
-use super::guard::{self, Guard};
-use super::kdc;
 use super::search::{self, Ctx};
+use crate::directory::Protection;
+use crate::directory::discover::Candidate;
+use crate::directory::error::DirectoryError;
+use crate::directory::kerberos::kdc;
+use crate::directory::seal::guard::{self, Guard};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, StdStream};
 use native_tls::TlsConnector;
 use std::net::SocketAddr;
@@ -288,7 +288,9 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
         timeout: limit,
     })
     .await?;
-    if let Some(offset) = clock.filter(|o| o.abs() > super::kdc_time::MAX_SKEW_SECS) {
+    if let Some(offset) =
+        clock.filter(|o| o.abs() > crate::directory::kerberos::kdc_time::MAX_SKEW_SECS)
+    {
         // MIT carries on with the KDC's time, but the services that use these keytabs check
         // tickets against this host's clock and reject them from 5 minutes off.
         crate::log::warn(
@@ -296,7 +298,7 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
                 "this host's clock is {} the KDC's; services on this host reject Kerberos \
                  tickets when their clock is more than 5 minutes off: synchronize it \
                  (chrony/ntpd against the domain controllers)",
-                super::kdc_time::describe_offset(offset)
+                crate::directory::kerberos::kdc_time::describe_offset(offset)
             ),
             &[("server", &host), ("offset_s", &offset)],
         );

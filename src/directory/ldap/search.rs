@@ -4,7 +4,7 @@
 //! on malformed input and copies every value; here values are moved out of the BER tree, the
 //! password blob straight into a zeroizing buffer.
 
-use super::error::DirectoryError;
+use crate::directory::error::DirectoryError;
 use crate::secret::SecretBytes;
 use ldap3::asn1::{PL, StructureTag, TagClass};
 use ldap3::{Ldap, LdapError, LdapResult, Scope};

@@ -8,7 +8,7 @@ use crate::directory::{AccountRecord, Session};
 use crate::enctype::Enctype;
 use crate::error::Error;
 use crate::log;
-use crate::update::Change;
+use crate::store::keytab_file::Change;
 
 /// The salt of the account's active keys, as the session's KDC says, or why it cannot say.
 pub fn probe_salt(session: &mut Session, sam: &str, realm: &str) -> Result<String, String> {
