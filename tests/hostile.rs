@@ -326,6 +326,12 @@ fn bad_names_are_usage_errors_before_any_lock() {
     // Ad-hoc sync: the same rules, before any network or lock.
     let (o, _) = run(&["sync", "--account", "svc\nweb", "--keytab", kts]);
     assert_eq!(o.status.code(), Some(64), "{}", text(&o));
+    // A keytab path that names no file, absolute or relative.
+    for bad in ["/", "..", ".", "/tmp/..", "/tmp/"] {
+        let (o, _) = run(&["sync", "--account", "svc_web$", "--keytab", bad]);
+        assert_eq!(o.status.code(), Some(64), "{bad}: {}", text(&o));
+        assert!(text(&o).contains("not a file path"), "{bad}: {}", text(&o));
+    }
     let (o, _) = run(&[
         "sync",
         "--account",

@@ -38,6 +38,8 @@ ok
 
 step "unit, integration and MIT interop tests"
 cargo test --locked
+# Unit tests that need root (chown to another user); ignored in a developer's plain run.
+cargo test --locked --lib -- --ignored owner_and_group_are_applied
 ok
 
 step "monitoring: the Prometheus alerting rules (promtool check and test)"

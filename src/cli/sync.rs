@@ -86,7 +86,9 @@ pub enum ProtectionArg {
 }
 
 fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, Error> {
-    if !keytab.is_absolute() && keytab.file_name().is_none() {
+    // `/`, `..`, `.` and `dir/..` name no file, whether absolute or relative (this once read
+    // `!is_absolute() && …`, which let `/` through to a later check).
+    if keytab.file_name().is_none() {
         return Err(Error::Usage(format!(
             "--keytab {}: not a file path",
             keytab.display()

@@ -113,7 +113,12 @@ pub fn save(path: &Path, state: &State) -> Result<(), fsio::FsError> {
     }
     let mut s = state.clone();
     s.version = 1;
-    let mut text = serde_json::to_string_pretty(&s).unwrap_or_default();
+    // Never an empty file in place of the state: a failure to serialise is an error.
+    let mut text = serde_json::to_string_pretty(&s).map_err(|e| fsio::FsError::Io {
+        path: path.to_path_buf(),
+        doing: "serialising the state",
+        source: std::io::Error::other(e),
+    })?;
     text.push('\n');
     fsio::lock(path, crate::store::keytab_file::LOCK_WAIT)?
         .store(text.as_bytes(), &Ownership::default())?;

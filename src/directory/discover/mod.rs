@@ -263,16 +263,17 @@ fn rcode_text(rcode: u8) -> String {
     }
 }
 
-fn new_id() -> u16 {
+/// A random query id: with the question check and connect(), it is what stops an off-path
+/// forger. Without randomness the query is not sent (a fixed id 0 would be trivial to spoof).
+fn new_id() -> Result<u16, String> {
     let mut b = [0u8; 2];
-    // A failed getrandom leaves zeros: the answer checks still hold, only spoofing gets easier.
-    let _ = getrandom::fill(&mut b);
-    u16::from_ne_bytes(b)
+    getrandom::fill(&mut b).map_err(|e| format!("no randomness for the DNS query id: {e}"))?;
+    Ok(u16::from_ne_bytes(b))
 }
 
 /// One question to one server over UDP, again over TCP if the answer was truncated.
 async fn ask_one(server: SocketAddr, name: &str, deadline: Instant) -> Result<Answer, String> {
-    let id = new_id();
+    let id = new_id()?;
     let query = dns::build_query(id, name).map_err(|e| e.to_string())?;
     let bind: SocketAddr = if server.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
@@ -304,7 +305,7 @@ async fn ask_one(server: SocketAddr, name: &str, deadline: Instant) -> Result<An
 }
 
 async fn ask_tcp(server: SocketAddr, name: &str, deadline: Instant) -> Result<Answer, String> {
-    let id = new_id();
+    let id = new_id()?;
     let query = dns::build_query(id, name).map_err(|e| e.to_string())?;
     let exchange = async {
         let mut tcp = TcpStream::connect(server).await?;

@@ -112,52 +112,32 @@ pub(crate) fn channel_binding_available(der: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Classifies a GSSAPI failure text from MIT (via ldap3 / cross-krb5).
+/// Classifies a GSSAPI failure of the bind (via ldap3 / cross-krb5) by the krb5 error code
+/// in its minor status, as [`kdc::classify_code`] does for the KDC exchanges: never by the
+/// words of MIT's message (an SPN or principal containing "client" or "skew" must not change
+/// the verdict). Without a code (ldap3's own protocol checks) it is a Kerberos failure of
+/// this DC.
 pub(crate) fn gss_error(
-    client_principal: &str,
-    client_realm: &str,
+    plan: &Plan<'_>,
     host: &str,
-    spn: &str,
     text: String,
+    minor: Option<u32>,
 ) -> DirectoryError {
-    let lower = text.to_ascii_lowercase();
-    let has = |needle: &str| lower.contains(needle);
-    let unknown_principal = has("not found in kerberos database");
-    if has("skew") {
-        DirectoryError::ClockSkew {
-            detail: text,
-            offset: None,
-        }
-    } else if has("cannot contact any kdc")
-        || has("cannot find kdc")
-        || has("unable to reach any kdc")
-    {
-        DirectoryError::KdcUnreachable {
-            realm: client_realm.into(),
-            detail: text,
-        }
-    } else if unknown_principal && !has("client") {
-        DirectoryError::ServicePrincipalUnknown {
-            spn: spn.into(),
-            detail: text,
-        }
-    } else if unknown_principal
-        || has("preauthentication failed")
-        || has("password has expired")
-        || has("revoked")
-        || has("key table entry not found")
-        || has("no key table entry")
-        || has("decrypt integrity check failed")
-    {
-        DirectoryError::ClientRejected {
-            principal: client_principal.into(),
-            detail: text,
-        }
-    } else {
-        DirectoryError::Kerberos {
+    match minor {
+        // The minor status of the krb5 mechanism is a krb5_error_code (an i32) as OM_uint32.
+        Some(code) if code != 0 => kdc::classify_code(
+            kdc::Stage::Service,
+            code as i32,
+            &text,
+            host,
+            plan.client_principal,
+            plan.client_realm,
+            plan.client_keytab,
+        ),
+        _ => DirectoryError::Kerberos {
             server: host.into(),
             detail: text,
-        }
+        },
     }
 }
 
@@ -384,7 +364,6 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
 
     // ldap3 builds the target as "ldap/" + this string.
     let target = format!("{}@{}", c.host, plan.client_realm);
-    let spn = kdc::service_principal(&c.host, plan.client_realm);
     let cred = cross_krb5::Cred::from(gss_cred);
     let transport = |detail: String| Link::transport_error(guard.as_ref(), &host, detail);
     match timeout(limit, ldap.sasl_gssapi_cred_bind(cred, &target)).await {
@@ -395,8 +374,12 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
                 after: limit,
             });
         }
+        Ok(Err(LdapError::GssapiFailure { text, minor })) => {
+            let e = gss_error(plan, &host, text, minor);
+            return Err(kdc::with_clock(e, clock));
+        }
         Ok(Err(LdapError::GssapiOperationError(text))) => {
-            let e = gss_error(plan.client_principal, plan.client_realm, &host, &spn, text);
+            let e = gss_error(plan, &host, text, None);
             return Err(kdc::with_clock(e, clock));
         }
         Ok(Err(LdapError::Timeout { .. })) => {
@@ -492,43 +475,52 @@ mod tests {
     }
 
     #[test]
-    fn gss_failures_are_classified() {
-        let g = |t: &str| {
-            gss_error(
-                "HOST1$@EXAMPLE.TEST",
-                "EXAMPLE.TEST",
-                "dc1",
-                "ldap/dc1@EXAMPLE.TEST",
-                t.into(),
-            )
+    fn gss_failures_are_classified_by_code_not_words() {
+        use crate::sys::krb5_codes as code;
+        let keytab = std::path::PathBuf::from("/etc/krb5.keytab");
+        let plan = Plan {
+            protection: Protection::Seal,
+            tls: None,
+            timeout: Duration::from_secs(1),
+            client_keytab: &keytab,
+            client_principal: "HOST1$@EXAMPLE.TEST",
+            client_realm: "EXAMPLE.TEST",
         };
+        let g = |t: &str, c: i32| gss_error(&plan, "dc1", t.into(), Some(c as u32));
         assert!(matches!(
-            g(
-                "Unspecified GSS failure.  Minor code may provide more information (Clock skew too great)"
-            ),
+            g("Unspecified GSS failure", code::AP_ERR_SKEW),
             DirectoryError::ClockSkew { .. }
         ));
-        let e = g("... (Cannot contact any KDC for realm 'EXAMPLE.TEST')");
+        let e = g("...", code::KDC_UNREACH);
         assert!(matches!(e, DirectoryError::KdcUnreachable { .. }));
         assert_eq!(e.class(), crate::exit::Class::TempFail);
         assert!(matches!(
-            g("... (Server ldap/10.0.0.1@EXAMPLE.TEST not found in Kerberos database)"),
+            g("...", code::KDC_ERR_S_PRINCIPAL_UNKNOWN),
             DirectoryError::ServicePrincipalUnknown { .. }
         ));
         assert!(matches!(
-            g("... (Client 'host1$@EXAMPLE.TEST' not found in Kerberos database)"),
+            g("...", code::KDC_ERR_C_PRINCIPAL_UNKNOWN),
             DirectoryError::ClientRejected { .. }
         ));
+        // The words do not decide: an unknown server whose name says "client", and a message
+        // that says "skew" under another code.
         assert!(matches!(
-            g("... (Server not found in Kerberos database)"),
+            g(
+                "Server ldap/client1.example.test@EXAMPLE.TEST not found in Kerberos database",
+                code::KDC_ERR_S_PRINCIPAL_UNKNOWN
+            ),
             DirectoryError::ServicePrincipalUnknown { .. }
         ));
         assert!(matches!(
-            g("... (Preauthentication failed)"),
-            DirectoryError::ClientRejected { .. }
+            g(
+                "ldap/skew.example.test: Decrypt integrity check failed",
+                code::AP_ERR_BAD_INTEGRITY
+            ),
+            DirectoryError::Kerberos { .. }
         ));
+        // No code (ldap3's own checks): a Kerberos failure of this DC, whatever the text.
         assert!(matches!(
-            g("something else"),
+            gss_error(&plan, "dc1", "Clock skew too great".into(), None),
             DirectoryError::Kerberos { .. }
         ));
     }

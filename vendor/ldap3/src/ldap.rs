@@ -351,10 +351,10 @@ impl Ldap {
         let (client_ctx, token) = match cti {
             Either::Left(cti) => cti
                 .map(|(c, t)| (c, Either::Left(t)))
-                .map_err(|e| LdapError::GssapiOperationError(format!("{:#}", e)))?,
+                .map_err(gss_failure)?,
             Either::Right(cti) => cti
                 .map(|(c, t)| (c, Either::Right(t)))
-                .map_err(|e| LdapError::GssapiOperationError(format!("{:#}", e)))?,
+                .map_err(gss_failure)?,
         };
         let token = match token {
             Either::Left(ref t) => t.as_ref(),
@@ -371,7 +371,7 @@ impl Ldap {
         };
         let step = client_ctx
             .step(&token)
-            .map_err(|e| LdapError::GssapiOperationError(format!("{:#}", e)))?;
+            .map_err(gss_failure)?;
         let mut client_ctx = match step {
             Step::Finished((ctx, None)) => ctx,
             _ => {
@@ -391,7 +391,7 @@ impl Ldap {
         };
         let mut buf = client_ctx
             .unwrap(&token)
-            .map_err(|e| LdapError::GssapiOperationError(format!("{:#}", e)))?;
+            .map_err(gss_failure)?;
         let needed_layer = if self.has_tls {
             GSSAUTH_P_NONE
         } else {
@@ -421,7 +421,7 @@ impl Ldap {
             (crate::protocol::MAX_SASL_BUFFER as u32 | (needed_layer as u32) << 24).to_be_bytes();
         let size_msg = client_ctx
             .wrap(true, &recv_max_size)
-            .map_err(|e| LdapError::GssapiOperationError(format!("{:#}", e)))?;
+            .map_err(gss_failure)?;
         let req = sasl_bind_req("GSSAPI", Some(&size_msg));
         let res = self.op_call(LdapOp::Single, req).await?.0;
         if res.rc == 0 {
@@ -886,5 +886,27 @@ impl Ldap {
         {
             Ok(None)
         }
+    }
+}
+
+/// gmsa-keytab patch: keeps the minor status of the libgssapi error in the chain (cross-krb5
+/// wraps it in an anyhow error), beside the text.
+#[cfg(feature = "gssapi")]
+fn gss_failure<E>(e: E) -> LdapError
+where
+    E: std::ops::Deref<Target = dyn std::error::Error + Send + Sync + 'static> + std::fmt::Display,
+{
+    let mut minor = None;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+    while let Some(c) = cur {
+        if let Some(g) = c.downcast_ref::<libgssapi::error::Error>() {
+            minor = Some(g.minor);
+            break;
+        }
+        cur = c.source();
+    }
+    LdapError::GssapiFailure {
+        text: format!("{:#}", e),
+        minor,
     }
 }

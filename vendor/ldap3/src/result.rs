@@ -164,6 +164,12 @@ pub enum LdapError {
     GssapiOperationError(String),
 
     #[cfg(feature = "gssapi")]
+    /// gmsa-keytab patch: a GSSAPI call failed; `minor` is the mechanism's minor status (for
+    /// the krb5 mechanism, a krb5 error code), so callers classify by code, not by text.
+    #[error("GSSAPI operation error: {text}")]
+    GssapiFailure { text: String, minor: Option<u32> },
+
+    #[cfg(feature = "gssapi")]
     /// No token received from GSSAPI acceptor.
     #[error("no token received from acceptor")]
     NoGssapiToken,
