@@ -3,6 +3,8 @@
 //! (pre-authentication required), so each login learns the offset between this host's clock
 //! and the KDC's before anything can fail on it. Pure: parsing and arithmetic, no clock read.
 
+use crate::krbmsg::der::{self, Reader};
+
 /// Kerberos errors a clock far off causes (com_err table `krb5`: -1765328384 + RFC 4120 code).
 pub(crate) mod codes {
     /// KDC_ERR_NEVER_VALID (11): requested start time is later than the end time.
@@ -27,24 +29,23 @@ pub struct KdcError {
 }
 
 /// Parses a KDC reply that is a KRB-ERROR (`[APPLICATION 30]`); anything else (an AS-REP, a
-/// TGS-REP, garbage) gives `None`. Never panics on any input.
+/// TGS-REP, garbage) gives `None`. Never panics on any input. Reads with the DER reader of
+/// [`crate::krbmsg`], the same one the salt probe and the ticket check use.
 pub fn parse_krb_error(reply: &[u8]) -> Option<KdcError> {
-    let (tag, body, _) = tlv(reply)?;
-    if tag != 0x7e {
-        return None;
-    }
-    let (tag, mut fields, _) = tlv(body)?;
-    if tag != 0x30 {
-        return None;
-    }
+    let mut seq = Reader::new(reply)
+        .expect(der::app(30))
+        .ok()?
+        .expect(der::SEQUENCE)
+        .ok()?;
     let (mut stime, mut error_code, mut msg_type) = (None, None, None);
-    while !fields.is_empty() {
-        let (tag, content, rest) = tlv(fields)?;
-        fields = rest;
+    while !seq.is_empty() {
+        let (tag, mut field) = seq.any().ok()?;
+        // Each field holds exactly one element.
+        let value = |f: &mut Reader<'_>| f.integer().ok().filter(|_| f.is_empty());
         match tag {
-            0xa1 => msg_type = integer(content),
-            0xa4 => stime = generalized_time(content),
-            0xa6 => error_code = integer(content),
+            t if t == der::ctx(1) => msg_type = value(&mut field),
+            t if t == der::ctx(4) => stime = generalized_time(&mut field),
+            t if t == der::ctx(6) => error_code = value(&mut field),
             _ => {}
         }
     }
@@ -57,52 +58,10 @@ pub fn parse_krb_error(reply: &[u8]) -> Option<KdcError> {
     })
 }
 
-/// One DER TLV with a definite length: (tag, content, rest). Single-byte tags only (all that
-/// KRB-ERROR uses).
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, input) = input.split_first()?;
-    if tag & 0x1f == 0x1f {
-        return None;
-    }
-    let (&first, mut input) = input.split_first()?;
-    let len = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || input.len() < n {
-            return None;
-        }
-        let len = input[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        input = &input[n..];
-        len
-    };
-    if input.len() < len {
-        return None;
-    }
-    Some((tag, &input[..len], &input[len..]))
-}
-
-/// `[n] INTEGER` content: the INTEGER, up to 8 bytes, two's complement.
-fn integer(explicit: &[u8]) -> Option<i64> {
-    let (tag, content, rest) = tlv(explicit)?;
-    if tag != 0x02 || !rest.is_empty() || content.is_empty() || content.len() > 8 {
-        return None;
-    }
-    let negative = content[0] & 0x80 != 0;
-    let start: i64 = if negative { -1 } else { 0 };
-    Some(
-        content
-            .iter()
-            .fold(start, |acc, b| (acc << 8) | i64::from(*b)),
-    )
-}
-
 /// `[n] KerberosTime` content: GeneralizedTime `YYYYMMDDHHMMSSZ`, UTC.
-fn generalized_time(explicit: &[u8]) -> Option<i64> {
-    let (tag, t, rest) = tlv(explicit)?;
-    if tag != 0x18 || !rest.is_empty() || t.len() != 15 || t[14] != b'Z' {
+fn generalized_time(field: &mut Reader<'_>) -> Option<i64> {
+    let t = field.expect(der::GENERALIZED_TIME).ok()?.rest();
+    if !field.is_empty() || t.len() != 15 || t[14] != b'Z' {
         return None;
     }
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
