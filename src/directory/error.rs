@@ -195,7 +195,7 @@ pub enum DirectoryError {
          Set-ADServiceAccount -Identity {} -PrincipalsAllowedToRetrieveManagedPassword \
          <hosts or group>, or samba-tool service-account group-msa-membership add \
          --name='{account}' --principal='{}'; a new group membership is seen on the next run",
-        account.trim_end_matches('$'), client.split('@').next().unwrap_or(client)
+        crate::account::base_name(account), client.split('@').next().unwrap_or(client)
     )]
     NotAllowed {
         account: String,

@@ -50,7 +50,7 @@ pub fn clock(offset: i64) -> (Verdict, String, Option<String>) {
 
 /// `svc_web$` → `svc_web`: how PowerShell's `-Identity` names a gMSA.
 fn ps_identity(account: &str) -> &str {
-    account.strip_suffix('$').unwrap_or(account)
+    crate::account::base_name(account)
 }
 
 /// Names of the enctype bits of msDS-SupportedEncryptionTypes that carry keys.

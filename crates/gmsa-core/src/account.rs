@@ -47,11 +47,20 @@ pub fn quoted(name: &str) -> String {
     format!("{cut:?}")
 }
 
+/// `svc_web$` → `svc_web`: a sAMAccountName without its one trailing `$` (the computer-class
+/// marker). The one place this rule is written: the salt, the name PowerShell's `-Identity`
+/// and samba-tool's `--name` take, and [`account_name`] all use it.
+pub fn base_name(sam_account_name: &str) -> &str {
+    sam_account_name
+        .strip_suffix('$')
+        .unwrap_or(sam_account_name)
+}
+
 /// Checks a sAMAccountName and returns it with its trailing `$` (added when absent).
 /// Surrounding ASCII spaces are ignored.
 pub fn account_name(input: &str) -> Result<String, NameError> {
     let name = input.trim_matches(' ');
-    let base = name.strip_suffix('$').unwrap_or(name);
+    let base = base_name(name);
     if base.is_empty()
         || base.chars().count() > MAX_ACCOUNT_CHARS
         || base
@@ -199,6 +208,18 @@ mod tests {
         );
         let types: Vec<u32> = p.iter().map(|p| p.name_type).collect();
         assert_eq!(types, [1, 3, 3, 2]);
+    }
+
+    #[test]
+    fn base_name_drops_one_trailing_dollar() {
+        assert_eq!(base_name("svc_web$"), "svc_web");
+        assert_eq!(base_name("svc_web"), "svc_web");
+        assert_eq!(base_name("a$$"), "a$");
+        assert_eq!(base_name("$"), "");
+        // What account_name returns always maps back to the name it was given.
+        for name in ["svc_web", "a(b", "x"] {
+            assert_eq!(base_name(&account_name(name).unwrap()), name);
+        }
     }
 
     #[test]

@@ -329,8 +329,8 @@ fn account(r: &mut Report, cfg: &Config, acc: &Account, session: Option<&mut Ses
                      New-ADServiceAccount -Name {} -DNSHostName <name>.<domain> \
                      -PrincipalsAllowedToRetrieveManagedPassword <hosts>; Samba: samba-tool \
                      service-account create --name={} --dns-host-name=<name>.<domain>",
-                    acc.name.trim_end_matches('$'),
-                    acc.name.trim_end_matches('$')
+                    crate::account::base_name(&acc.name),
+                    crate::account::base_name(&acc.name)
                 ),
             );
             return;

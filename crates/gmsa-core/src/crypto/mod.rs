@@ -30,9 +30,7 @@ use zeroize::Zeroizing;
 ///
 /// `realm` is the AD DNS domain (from `defaultNamingContext`), never the NetBIOS name.
 pub fn gmsa_salt(realm: &str, sam_account_name: &str) -> String {
-    let name = sam_account_name
-        .strip_suffix('$')
-        .unwrap_or(sam_account_name);
+    let name = crate::account::base_name(sam_account_name);
     format!(
         "{}host{}.{}",
         realm.to_uppercase(),
