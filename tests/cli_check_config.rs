@@ -5,15 +5,8 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gmsa-keytab");
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod offline;
+use offline::{BIN, text};
 
 /// A scratch directory with a unit directory holding the shipped unit (ProtectSystem=strict,
 /// ReadWritePaths=/etc/gmsa-keytab), so no test depends on what this machine has installed.

@@ -2,18 +2,9 @@
 //! configuration form instead of being ignored, and derive names an account as sync does.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gmsa-keytab");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
+mod offline;
+use offline::run;
 
 #[test]
 fn ad_hoc_options_with_the_configuration_form_are_usage_errors() {

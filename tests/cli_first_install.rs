@@ -3,28 +3,11 @@
 //! warns with the fix. All offline, through the real binary.
 
 use std::fs;
-use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gmsa-keytab");
+mod offline;
+use offline::{run, text};
+
 const SHIPPED: &str = include_str!("../packaging/config.example.toml");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("JOURNAL_STREAM")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// The shipped file, with its state directory moved into `dir` (as it would be in a test
 /// chroot); nothing else changed.
