@@ -7,14 +7,10 @@ use common::*;
 use std::fs;
 use std::path::Path;
 
-const SERVER: &str = "servers = [\"dc1.example.test\"]";
 const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 fn account(name: &str, keytab: &Path) -> String {
-    format!(
-        "[[account]]\nname = \"{name}\"\nkeytab = \"{}\"\n",
-        keytab.display()
-    )
+    common::account(name, keytab, "")
 }
 
 /// A unit directory holding the shipped unit plus a drop-in that lets the service write the

@@ -34,17 +34,7 @@ fn real_clock_lab() {
 }
 
 fn field(log: &str, key: &str) -> i64 {
-    let pat = format!(" {key}=");
-    let at = log
-        .find(&pat)
-        .unwrap_or_else(|| panic!("no {key} in {log}"))
-        + pat.len();
-    log[at..]
-        .split(|c: char| c != '-' && !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    log_field(log, key)
 }
 
 fn status_json(s: &Scratch, cfg: &Path) -> (Option<i32>, serde_json::Value) {

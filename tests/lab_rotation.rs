@@ -14,17 +14,7 @@ fn sync(s: &Scratch, cfg: &std::path::Path) -> String {
 }
 
 fn field(log: &str, key: &str) -> u64 {
-    let pat = format!(" {key}=");
-    let at = log
-        .find(&pat)
-        .unwrap_or_else(|| panic!("no {key} in {log}"))
-        + pat.len();
-    log[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    log_field(log, key)
 }
 
 #[test]

@@ -8,17 +8,7 @@ use common::*;
 use std::fs;
 
 fn field(log: &str, key: &str) -> u64 {
-    let pat = format!(" {key}=");
-    let at = log
-        .find(&pat)
-        .unwrap_or_else(|| panic!("no {key} in {log}"))
-        + pat.len();
-    log[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap_or_else(|e| panic!("{key}: {e} in {log}"))
+    log_field(log, key)
 }
 
 #[test]

@@ -8,15 +8,6 @@ use std::os::unix::fs::MetadataExt;
 
 type Case<'a> = (&'a str, &'a [&'a str], &'a [u64], &'a [&'a str]);
 
-const SERVER: &str = "servers = [\"dc1.example.test\"]";
-
-fn account(name: &str, keytab: &std::path::Path, extra: &str) -> String {
-    format!(
-        "[[account]]\nname = \"{name}\"\nkeytab = \"{}\"\n{extra}\n",
-        keytab.display()
-    )
-}
-
 /// Every enctype in `enctypes` passes `kinit -k` as the gMSA, and every SPN passes `kvno -k`.
 fn assert_keytab_works(
     s: &Scratch,

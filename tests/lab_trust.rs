@@ -8,15 +8,6 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-const SERVER: &str = "servers = [\"dc1.example.test\"]";
-
-fn account(name: &str, keytab: &Path, extra: &str) -> String {
-    format!(
-        "[[account]]\nname = \"{name}\"\nkeytab = \"{}\"\n{extra}\n",
-        keytab.display()
-    )
-}
-
 /// The lab's krb5.conf with nothing about enctypes: MIT's defaults decide what is asked for
 /// and accepted, as on a host nobody tuned.
 fn default_krb5_conf(s: &Scratch) -> PathBuf {
@@ -144,19 +135,8 @@ fn rc4_only_account_logs_in_with_our_keytab() {
     assert_eq!(enctypes_of(&kt2), [23]);
 }
 
-/// The log field `key=NUMBER`.
 fn field(log: &str, key: &str) -> u64 {
-    let pat = format!(" {key}=");
-    let at = log
-        .find(&pat)
-        .unwrap_or_else(|| panic!("no {key} in {log}"))
-        + pat.len();
-    log[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    log_field(log, key)
 }
 
 #[test]

@@ -191,3 +191,34 @@ pub fn entries(keytab: &Path) -> Vec<(String, u64, u64)> {
         })
         .collect()
 }
+
+/// The configuration line naming the lab's DC directly (no DNS SRV lookup).
+pub const SERVER: &str = "servers = [\"dc1.example.test\"]";
+
+/// One `[[account]]` table, with `extra` lines (e.g. `enctypes = [...]`) appended.
+pub fn account(name: &str, keytab: &Path, extra: &str) -> String {
+    format!(
+        "[[account]]\nname = \"{name}\"\nkeytab = \"{}\"\n{extra}\n",
+        keytab.display()
+    )
+}
+
+/// The number in the log field `key=NUMBER` (the first such field), e.g. `kvno=2` or
+/// `offset_s=-39600`.
+pub fn log_field<T>(log: &str, key: &str) -> T
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Debug,
+{
+    let pat = format!(" {key}=");
+    let at = log
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key} in {log}"))
+        + pat.len();
+    log[at..]
+        .split(|c: char| c != '-' && !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|e| panic!("{key}: {e:?} in {log}"))
+}
