@@ -118,6 +118,9 @@ impl Default for ClientOptions {
     }
 }
 
+/// After a failover found no DC left, the session has no link to ask.
+pub(crate) const NO_LINK: &str = "no domain controller left in this session";
+
 /// One bound, confidential connection to one DC at a time, used for all the accounts of a
 /// run. When that DC fails mid-run, [`Session::failover`] moves to the next candidate.
 pub struct Session {
@@ -343,9 +346,7 @@ impl Session {
     pub fn fetch(&mut self, account: &str) -> Result<AccountRecord, DirectoryError> {
         let sam = search::sam_account_name(account)?;
         let Some(link) = self.link.as_mut() else {
-            return Err(DirectoryError::Internal(
-                "no domain controller left in this session".into(),
-            ));
+            return Err(DirectoryError::Internal(NO_LINK.into()));
         };
         let guard = link.guard.clone();
         let host = link.host.clone();

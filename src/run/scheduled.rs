@@ -153,27 +153,20 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
                 log::debug("account due", &[("account", &acc.name), ("reason", &r)]);
                 due.push(acc);
             }
-            None if entry.is_some_and(|e| state::rejected_backoff(e, now)) => log::notice(
-                "account backing off after its key or access was rejected; fix the cause, then \
-                 run `gmsa-keytab sync --force` to retry at once",
-                &[
-                    ("account", &acc.name),
-                    (
-                        "next_query",
-                        &rfc3339(entry.map_or(0, |e| e.next_query) as i64),
-                    ),
-                ],
-            ),
-            None => log::debug(
-                "account not due",
-                &[
-                    ("account", &acc.name),
-                    (
-                        "next_query",
-                        &rfc3339(entry.map_or(0, |e| e.next_query) as i64),
-                    ),
-                ],
-            ),
+            None => {
+                let next = rfc3339(entry.map_or(0, |e| e.next_query) as i64);
+                let fields: &[(&str, &dyn std::fmt::Display)] =
+                    &[("account", &acc.name), ("next_query", &next)];
+                if entry.is_some_and(|e| state::rejected_backoff(e, now)) {
+                    log::notice(
+                        "account backing off after its key or access was rejected; fix the \
+                         cause, then run `gmsa-keytab sync --force` to retry at once",
+                        fields,
+                    );
+                } else {
+                    log::debug("account not due", fields);
+                }
+            }
         }
     }
     if due.is_empty() {

@@ -4,7 +4,7 @@
 //! whose directory the blob and kvno came from.
 
 use super::kdc;
-use crate::directory::Session;
+use crate::directory::{NO_LINK, Session};
 use crate::enctype::Enctype;
 use crate::krbmsg::{self, ProbeReply, TicketPart};
 use crate::sys::KEY_USAGE_TICKET;
@@ -12,9 +12,6 @@ use crate::sys::KEY_USAGE_TICKET;
 /// Enctypes the probe asks for, strongest first: the reply describes the KDC's key for the
 /// first one it holds (AD: always AES256).
 const PROBE_ETYPES: [i32; 3] = [18, 17, 23];
-
-/// After a failover found no DC left, the session has no link to ask.
-const NO_LINK: &str = "no domain controller left in this session";
 
 impl Session {
     /// The KDC's answer to an AS-REQ without pre-authentication for `name@realm`. No key is
