@@ -139,6 +139,17 @@ fn field(log: &str, key: &str) -> u64 {
     log_field(log, key)
 }
 
+/// `sync` at debug level (so the key check logs its verdict) with `extra` flags; it must
+/// succeed. Returns its output.
+fn debug_sync(s: &Scratch, cfg: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["--log-level", "debug", "sync"];
+    args.extend_from_slice(extra);
+    args.extend(["--config", cfg.to_str().unwrap()]);
+    let o = s.gmsa(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    text(&o)
+}
+
 #[test]
 #[ignore = "needs the Samba lab (root); run by tests/run-all.sh"]
 fn renamed_account_gets_the_kdc_salt_and_the_computed_one_is_caught() {
@@ -147,19 +158,8 @@ fn renamed_account_gets_the_kdc_salt_and_the_computed_one_is_caught() {
     let kt = s.path("ren.keytab");
     // svc_renold$ renamed to svc_ren$: the KDC still salts its keys with the old name.
     let cfg = s.config(SERVER, &account("svc_ren$", &kt, ""));
-    let o = s.gmsa(&[
-        "--log-level",
-        "debug",
-        "sync",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        text(&o).contains("keys confirmed by the KDC"),
-        "{}",
-        text(&o)
-    );
+    let t = debug_sync(&s, &cfg, &[]);
+    assert!(t.contains("keys confirmed by the KDC"), "{t}");
     assert_both_directions(&s, &kt, "svc_ren$", &["HTTP/ren.example.test"]);
 
     // The salt probe turned off: keys from the salt computed from the new name. The KDC's
@@ -209,19 +209,8 @@ fn renamed_account_gets_the_kdc_salt_and_the_computed_one_is_caught() {
         &format!("{SERVER}\nsalt-probe = false"),
         &account("svc_aes$", &kt3, ""),
     );
-    let o = s.gmsa(&[
-        "--log-level",
-        "debug",
-        "sync",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(
-        text(&o).contains("keys confirmed by the KDC"),
-        "{}",
-        text(&o)
-    );
+    let t = debug_sync(&s, &cfg, &[]);
+    assert!(t.contains("keys confirmed by the KDC"), "{t}");
     assert_both_directions(&s, &kt3, "svc_aes$", &["HTTP/aes.example.test"]);
 }
 
@@ -245,15 +234,7 @@ fn renamed_account_through_the_last_minutes_and_the_rollover() {
         "--faketime",
         &format!("+{}", until_rollover - 150),
     ]);
-    let o = s.gmsa(&[
-        "--log-level",
-        "debug",
-        "sync",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let t = text(&o);
+    let t = debug_sync(&s, &cfg, &[]);
     let synced = t
         .lines()
         .find(|l| l.contains("account synced"))
@@ -286,16 +267,7 @@ fn renamed_account_through_the_last_minutes_and_the_rollover() {
     let fresh = Scratch::new();
     assert_both_directions(&fresh, &kt, "svc_ren$", &["HTTP/ren.example.test"]);
     // A sync now confirms kvno 2 with the KDC's (new) salt and changes nothing.
-    let o = s.gmsa(&[
-        "--log-level",
-        "debug",
-        "sync",
-        "--force",
-        "--config",
-        cfg.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let t = text(&o);
+    let t = debug_sync(&s, &cfg, &["--force"]);
     assert!(
         t.contains("keys confirmed by the KDC") && t.contains("kvno=2"),
         "{t}"
