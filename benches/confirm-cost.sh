@@ -9,14 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-30}"
-lab=tests/lab/lab.sh
-bash tests/lab/install-deps.sh >/dev/null
-cargo build --release --locked --quiet
-bash "$lab" up >/dev/null
-eval "$(bash "$lab" env)"
-work=$(mktemp -d /tmp/gmsa-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-bin="$PWD/target/release/gmsa-keytab"
+. benches/lab-env.sh bench
 
 conf() { # NAME ACCOUNTS...
   local name=$1

@@ -9,14 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-40}"
-lab=tests/lab/lab.sh
-bash tests/lab/install-deps.sh >/dev/null
-cargo build --release --locked --quiet
-bash "$lab" up >/dev/null
-eval "$(bash "$lab" env)"
-work=$(mktemp -d /tmp/gmsa-tls-ratio.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-bin="$PWD/target/release/gmsa-keytab"
+. benches/lab-env.sh tls-ratio
 for p in seal ldaps starttls; do
   {
     printf 'version = 1\nclient-keytab = "%s"\nservers = ["dc1.example.test"]\n' "$GMSALAB_HOST_KEYTAB"
