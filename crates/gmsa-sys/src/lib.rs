@@ -36,10 +36,13 @@ const KRB5_NT_PRINCIPAL_OID: [u8; 10] =
 #[allow(non_camel_case_types)]
 mod krb5;
 
-/// Kerberos error codes (com_err table `krb5`, `<krb5/krb5.h>`) the directory client tells apart.
+/// Kerberos error codes (com_err table `krb5`, `<krb5/krb5.h>`; a protocol error code n is
+/// -1765328384 + n) the directory client tells apart.
 pub mod krb5_codes {
     pub const KDC_ERR_C_PRINCIPAL_UNKNOWN: i32 = -1765328378;
     pub const KDC_ERR_S_PRINCIPAL_UNKNOWN: i32 = -1765328377;
+    /// KDC_ERR_NEVER_VALID (11): requested start time is later than the end time.
+    pub const KDC_ERR_NEVER_VALID: i32 = -1765328373;
     pub const KDC_ERR_POLICY: i32 = -1765328372;
     pub const KDC_ERR_ETYPE_NOSUPP: i32 = -1765328370;
     pub const KDC_ERR_CLIENT_REVOKED: i32 = -1765328366;
@@ -47,6 +50,10 @@ pub mod krb5_codes {
     pub const KDC_ERR_KEY_EXP: i32 = -1765328361;
     pub const KDC_ERR_PREAUTH_FAILED: i32 = -1765328360;
     pub const AP_ERR_BAD_INTEGRITY: i32 = -1765328353;
+    /// KRB_AP_ERR_TKT_EXPIRED (32).
+    pub const AP_ERR_TKT_EXPIRED: i32 = -1765328352;
+    /// KRB_AP_ERR_TKT_NYV (33): ticket not yet valid.
+    pub const AP_ERR_TKT_NYV: i32 = -1765328351;
     pub const AP_ERR_SKEW: i32 = -1765328347;
     pub const KDCREP_SKEW: i32 = -1765328236;
     pub const KDC_UNREACH: i32 = -1765328228;

@@ -52,6 +52,16 @@ pub struct Answer {
     pub records: Vec<SrvRecord>,
 }
 
+/// An error rcode as the operator reads it.
+pub fn rcode_text(rcode: u8) -> String {
+    match rcode {
+        2 => "server failure (SERVFAIL)".into(),
+        4 => "not implemented (NOTIMP)".into(),
+        5 => "refused (REFUSED)".into(),
+        n => format!("error code {n}"),
+    }
+}
+
 /// A recursive SRV query for `qname` with an EDNS0 OPT record.
 pub fn build_query(id: u16, qname: &str) -> Result<Vec<u8>, DnsError> {
     let mut msg = Vec::with_capacity(64);

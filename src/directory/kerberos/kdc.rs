@@ -310,9 +310,9 @@ pub(crate) fn classify_code(
         // or not yet valid right after the KDC issued them.
         code::AP_ERR_SKEW
         | code::KDCREP_SKEW
-        | kdc_time::codes::TKT_EXPIRED
-        | kdc_time::codes::TKT_NYV
-        | kdc_time::codes::NEVER_VALID => DirectoryError::ClockSkew {
+        | code::AP_ERR_TKT_EXPIRED
+        | code::AP_ERR_TKT_NYV
+        | code::KDC_ERR_NEVER_VALID => DirectoryError::ClockSkew {
             detail,
             offset: None,
         },
@@ -411,9 +411,9 @@ mod tests {
             assert_eq!(e.class(), Class::TempFail);
         }
         for expired in [
-            kdc_time::codes::TKT_EXPIRED,
-            kdc_time::codes::TKT_NYV,
-            kdc_time::codes::NEVER_VALID,
+            code::AP_ERR_TKT_EXPIRED,
+            code::AP_ERR_TKT_NYV,
+            code::KDC_ERR_NEVER_VALID,
         ] {
             let e = c(Stage::Service, expired);
             assert!(matches!(e, DirectoryError::ClockSkew { .. }), "{e}");

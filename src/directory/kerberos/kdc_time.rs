@@ -5,16 +5,6 @@
 
 use crate::krbmsg::der::{self, Reader};
 
-/// Kerberos errors a clock far off causes (com_err table `krb5`: -1765328384 + RFC 4120 code).
-pub(crate) mod codes {
-    /// KDC_ERR_NEVER_VALID (11): requested start time is later than the end time.
-    pub const NEVER_VALID: i32 = -1765328373;
-    /// KRB_AP_ERR_TKT_EXPIRED (32).
-    pub const TKT_EXPIRED: i32 = -1765328352;
-    /// KRB_AP_ERR_TKT_NYV (33): ticket not yet valid.
-    pub const TKT_NYV: i32 = -1765328351;
-}
-
 /// Largest offset Kerberos tolerates by default (AD's MaxClockSkew, MIT's `clockskew`): past
 /// it, services on this host reject tickets, and a failure of the login is the clock's fault.
 pub const MAX_SKEW_SECS: i64 = 300;

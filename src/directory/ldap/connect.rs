@@ -1,12 +1,16 @@
-//! One DC: TCP, optional TLS, SASL GSSAPI bind, and the proof of confidentiality.
+//! One DC: TCP, optional TLS, SASL GSSAPI bind, and the proof of confidentiality. The I/O
+//! half; what its failures mean is [`super::classify`], the certificate check
+//! [`super::channel_binding`].
 
+use super::channel_binding::channel_binding_available;
+use super::classify::{bind_error, gss_failure, ldap_open_error};
 use super::search::{self, Ctx};
 use crate::directory::Protection;
 use crate::directory::discover::Candidate;
 use crate::directory::error::DirectoryError;
 use crate::directory::kerberos::kdc;
 use crate::directory::seal::guard::{self, Guard};
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, LdapResult, StdStream};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, StdStream};
 use native_tls::TlsConnector;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -91,87 +95,6 @@ pub(crate) fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, Dire
         .map_err(|e| DirectoryError::Internal(format!("TLS setup: {e}")))
 }
 
-/// Whether a tls-server-end-point channel binding (RFC 5929) exists for this certificate.
-/// This mirrors native-tls's `tls_server_end_point` (OpenSSL backend), which ldap3 uses to
-/// build the binding: the hash of the certificate's signature algorithm, SHA-256 for MD5 and
-/// SHA-1. When it has none, ldap3 binds silently without channel binding; we refuse instead.
-pub(crate) fn channel_binding_available(der: &[u8]) -> Result<(), String> {
-    use openssl::hash::MessageDigest;
-    use openssl::nid::Nid;
-    let cert =
-        openssl::x509::X509::from_der(der).map_err(|e| format!("unreadable certificate: {e}"))?;
-    let nid = cert.signature_algorithm().object().nid();
-    let algs = nid
-        .signature_algorithms()
-        .ok_or_else(|| format!("certificate signature algorithm {nid:?} has no digest"))?;
-    match algs.digest {
-        Nid::MD5 | Nid::SHA1 => Ok(()),
-        digest => MessageDigest::from_nid(digest)
-            .map(|_| ())
-            .ok_or_else(|| format!("no hash for digest {digest:?}")),
-    }
-}
-
-/// Classifies a GSSAPI failure of the bind (via ldap3 / cross-krb5) by the krb5 error code
-/// in its minor status, as [`kdc::classify_code`] does for the KDC exchanges: never by the
-/// words of MIT's message (an SPN or principal containing "client" or "skew" must not change
-/// the verdict). Without a code (ldap3's own protocol checks) it is a Kerberos failure of
-/// this DC.
-pub(crate) fn gss_error(
-    plan: &Plan<'_>,
-    host: &str,
-    text: String,
-    minor: Option<u32>,
-) -> DirectoryError {
-    match minor {
-        // The minor status of the krb5 mechanism is a krb5_error_code (an i32) as OM_uint32.
-        Some(code) if code != 0 => kdc::classify_code(
-            kdc::Stage::Service,
-            code as i32,
-            &text,
-            host,
-            plan.client_principal,
-            plan.client_realm,
-            plan.client_keytab,
-        ),
-        _ => DirectoryError::Kerberos {
-            server: host.into(),
-            detail: text,
-        },
-    }
-}
-
-/// Classifies a failed bind result.
-pub(crate) fn bind_error(host: &str, r: &LdapResult) -> DirectoryError {
-    let text = r.text.trim().to_string();
-    let upper = text.to_ascii_uppercase();
-    if upper.contains("80090346") {
-        DirectoryError::ChannelBindingRequired {
-            server: host.into(),
-            text,
-        }
-    } else if upper.contains("SKEW")
-        || upper.contains("80090324")
-        || upper.contains("TIME_DIFFERENCE")
-    {
-        DirectoryError::ClockSkew {
-            detail: format!("{host}: {text}"),
-            offset: None,
-        }
-    } else if r.rc == 8 {
-        DirectoryError::StrongerAuthRequired {
-            server: host.into(),
-            text,
-        }
-    } else {
-        DirectoryError::BindRejected {
-            server: host.into(),
-            rc: r.rc,
-            text,
-        }
-    }
-}
-
 pub(crate) async fn tcp_connect(
     c: &Candidate,
     limit: Duration,
@@ -213,37 +136,6 @@ pub(crate) async fn tcp_connect(
         server,
         detail: failures.join("; "),
     })
-}
-
-fn ldap_open_error(
-    host: &str,
-    what: &'static str,
-    limit: Duration,
-    e: LdapError,
-) -> DirectoryError {
-    match e {
-        LdapError::Timeout { .. } => DirectoryError::Timeout {
-            server: host.into(),
-            what,
-            after: limit,
-        },
-        LdapError::NativeTLS { source } => DirectoryError::Tls {
-            server: host.into(),
-            detail: source.to_string(),
-        },
-        LdapError::LdapResult { result } => DirectoryError::Tls {
-            server: host.into(),
-            detail: format!(
-                "StartTLS refused (LDAP result {}: {})",
-                result.rc,
-                result.text.trim()
-            ),
-        },
-        other => DirectoryError::Connection {
-            server: host.into(),
-            detail: other.to_string(),
-        },
-    }
 }
 
 /// Connects to one DC, binds as the host and proves the connection confidential.
@@ -374,13 +266,8 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
                 after: limit,
             });
         }
-        Ok(Err(LdapError::GssapiFailure { text, minor })) => {
-            let e = gss_error(plan, &host, text, minor);
-            return Err(kdc::with_clock(e, clock));
-        }
-        Ok(Err(LdapError::GssapiOperationError(text))) => {
-            let e = gss_error(plan, &host, text, None);
-            return Err(kdc::with_clock(e, clock));
+        Ok(Err(e @ (LdapError::GssapiFailure { .. } | LdapError::GssapiOperationError(_)))) => {
+            return Err(kdc::with_clock(gss_failure(plan, &host, e), clock));
         }
         Ok(Err(LdapError::Timeout { .. })) => {
             return Err(DirectoryError::Timeout {
@@ -437,93 +324,6 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn result(rc: u32, text: &str) -> LdapResult {
-        LdapResult {
-            rc,
-            matched: String::new(),
-            text: text.into(),
-            refs: vec![],
-            ctrls: vec![],
-        }
-    }
-
-    #[test]
-    fn bind_results_are_classified() {
-        let cb = bind_error(
-            "dc1",
-            &result(
-                49,
-                "80090346: LdapErr: DSID-0C090591, comment: AcceptSecurityContext error, data 80090346, v4563",
-            ),
-        );
-        assert!(matches!(cb, DirectoryError::ChannelBindingRequired { .. }));
-        let sa = bind_error(
-            "dc1",
-            &result(
-                8,
-                "Strong(er) authentication required: Sign or Seal are required",
-            ),
-        );
-        assert!(matches!(sa, DirectoryError::StrongerAuthRequired { .. }));
-        let sk = bind_error("dc1", &result(49, "KRB_AP_ERR_SKEW"));
-        assert!(matches!(sk, DirectoryError::ClockSkew { .. }));
-        assert!(matches!(
-            bind_error("dc1", &result(49, "nope")),
-            DirectoryError::BindRejected { .. }
-        ));
-    }
-
-    #[test]
-    fn gss_failures_are_classified_by_code_not_words() {
-        use crate::sys::krb5_codes as code;
-        let keytab = std::path::PathBuf::from("/etc/krb5.keytab");
-        let plan = Plan {
-            protection: Protection::Seal,
-            tls: None,
-            timeout: Duration::from_secs(1),
-            client_keytab: &keytab,
-            client_principal: "HOST1$@EXAMPLE.TEST",
-            client_realm: "EXAMPLE.TEST",
-        };
-        let g = |t: &str, c: i32| gss_error(&plan, "dc1", t.into(), Some(c as u32));
-        assert!(matches!(
-            g("Unspecified GSS failure", code::AP_ERR_SKEW),
-            DirectoryError::ClockSkew { .. }
-        ));
-        let e = g("...", code::KDC_UNREACH);
-        assert!(matches!(e, DirectoryError::KdcUnreachable { .. }));
-        assert_eq!(e.class(), crate::exit::Class::TempFail);
-        assert!(matches!(
-            g("...", code::KDC_ERR_S_PRINCIPAL_UNKNOWN),
-            DirectoryError::ServicePrincipalUnknown { .. }
-        ));
-        assert!(matches!(
-            g("...", code::KDC_ERR_C_PRINCIPAL_UNKNOWN),
-            DirectoryError::ClientRejected { .. }
-        ));
-        // The words do not decide: an unknown server whose name says "client", and a message
-        // that says "skew" under another code.
-        assert!(matches!(
-            g(
-                "Server ldap/client1.example.test@EXAMPLE.TEST not found in Kerberos database",
-                code::KDC_ERR_S_PRINCIPAL_UNKNOWN
-            ),
-            DirectoryError::ServicePrincipalUnknown { .. }
-        ));
-        assert!(matches!(
-            g(
-                "ldap/skew.example.test: Decrypt integrity check failed",
-                code::AP_ERR_BAD_INTEGRITY
-            ),
-            DirectoryError::Kerberos { .. }
-        ));
-        // No code (ldap3's own checks): a Kerberos failure of this DC, whatever the text.
-        assert!(matches!(
-            gss_error(&plan, "dc1", "Clock skew too great".into(), None),
-            DirectoryError::Kerberos { .. }
-        ));
-    }
 
     #[test]
     fn ca_file_errors() {
