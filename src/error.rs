@@ -9,6 +9,7 @@ use crate::exit::Class;
 use crate::keytab::{KeytabError, PrincipalError};
 use crate::store::fsio::FsError;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -64,9 +65,24 @@ pub enum Error {
         detail: String,
         hint: String,
     },
-    /// One failure reported for several accounts (e.g. the DC connection, a shared keytab).
-    #[error("{0}")]
-    Shared(String, Class),
+    /// No domain controller could be reached for the run: reported for each account.
+    #[error(transparent)]
+    NoDirectory(Arc<crate::directory::DirectoryError>),
+    /// The DC in use failed mid-run and no other one was left: reported for each account
+    /// not yet read.
+    #[error("the domain controller in use failed: {0}")]
+    DcLost(Arc<crate::directory::DirectoryError>),
+    /// A keytab file could not be written: reported for each account it holds.
+    #[error(transparent)]
+    KeytabBatch(Arc<Error>),
+    /// Some accounts of a run failed (each was reported on its own); the class is the first
+    /// failure's.
+    #[error("{failed} of {total} account(s) failed")]
+    AccountsFailed {
+        failed: usize,
+        total: usize,
+        class: Class,
+    },
 }
 
 impl Error {
@@ -88,7 +104,9 @@ impl Error {
             Error::Fs(e) => e.class(),
             Error::Config(e) => e.class(),
             Error::Directory(e) => e.class(),
-            Error::Shared(_, c) => *c,
+            Error::NoDirectory(e) | Error::DcLost(e) => e.class(),
+            Error::KeytabBatch(e) => e.class(),
+            Error::AccountsFailed { class, .. } => *class,
             Error::KeyMismatch { .. } => Class::KeyMismatch,
             Error::Principal(_)
             | Error::Name(_)

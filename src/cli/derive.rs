@@ -139,6 +139,8 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
         &[Change {
             principals,
             keysets,
+            // Offline: the salt given is the one to use for every kvno.
+            keep: None,
         }],
         now,
     )?;

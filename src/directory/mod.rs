@@ -8,6 +8,7 @@
 //! - [`ldap`]: TCP, TLS, SASL GSSAPI bind ([`ldap`]`::connect`), the searches
 //!   ([`ldap::search`]: rootDSE, the gMSA and its kvno);
 //! - [`seal`]: the confidentiality proof ([`seal::guard`]) over the sealed connection;
+//! - [`seam`]: the [`Directory`] trait a sync talks to, which [`Session`] implements;
 //! - [`probe`]: single diagnostic steps for `doctor` (a DNS SRV name, a TCP port, a DC's clock).
 //!
 //! Credentials come from [`crate::sys`]: for each DC tried, a private in-memory ccache filled from
@@ -21,9 +22,11 @@ pub mod kerberos;
 pub mod ldap;
 pub mod probe;
 pub mod seal;
+pub mod seam;
 
 pub use error::{Attempt, DirectoryError};
 pub use ldap::search::AccountRecord;
+pub use seam::Directory;
 
 use kerberos::client;
 use ldap::{connect, search};

@@ -5,6 +5,7 @@
 //! ad-hoc form.
 
 use crate::config::{self, Account, Config};
+use crate::directory::{ClientOptions, Directory, DirectoryError, Session};
 use crate::error::Error;
 use crate::exit::Class;
 use crate::log;
@@ -61,7 +62,8 @@ pub fn lingering(
             .filter_map(|(_, r)| *r)
             .collect::<Vec<Class>>()
     };
-    let first = scheduled(&cfg, force, started)?;
+    let host = host_id();
+    let first = pass(&cfg, force, started, &host, Session::connect)?;
     let mut next_due = first.next_due;
     let mut failed = merge(first.results);
     if failed.is_empty() || !linger.is_zero() {
@@ -91,16 +93,17 @@ pub fn lingering(
                 break;
             }
         }
-        let pass = scheduled(&config::load(path)?, false, now)?;
-        next_due = pass.next_due;
-        failed = merge(pass.results);
+        let done = pass(&config::load(path)?, false, now, &host, Session::connect)?;
+        next_due = done.next_due;
+        failed = merge(done.results);
     }
     match failed.first() {
         None => Ok(()),
-        Some(&class) => Err(Error::Shared(
-            format!("{} of {} account(s) failed", failed.len(), latest.len()),
+        Some(&class) => Err(Error::AccountsFailed {
+            failed: failed.len(),
+            total: latest.len(),
             class,
-        )),
+        }),
     }
 }
 
@@ -110,9 +113,10 @@ fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
 
 /// What one pass did: each queried account's result (`None`: success), and the earliest
 /// instant any configured account is due again.
-struct Pass {
-    results: Vec<(String, Option<Class>)>,
-    next_due: Option<u64>,
+#[derive(Debug)]
+pub struct Pass {
+    pub results: Vec<(String, Option<Class>)>,
+    pub next_due: Option<u64>,
 }
 
 /// The host's identity for the per-host jitter: the machine id, else the host name.
@@ -124,9 +128,17 @@ fn host_id() -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// The configuration form: only accounts that are due are queried, and a run with none due
-/// does no network I/O at all.
-fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
+/// One pass of the configuration form at `now`: only accounts that are due are queried (from
+/// the directory `connect` gives), and a pass with none due does no network I/O at all. `host`
+/// seeds the per-host jitter. It reads and saves the state file, writes the keytabs and the
+/// metrics file, and runs the hooks.
+pub fn pass<D: Directory>(
+    cfg: &Config,
+    force: bool,
+    now: u64,
+    host: &[u8],
+    connect: impl FnOnce(&ClientOptions) -> Result<D, DirectoryError>,
+) -> Result<Pass, Error> {
     // Local problems surface before any network traffic.
     cfg.resolve_ids()?;
     let state_path = state::path(cfg);
@@ -138,7 +150,6 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
         recheck: cfg.recheck,
         retry_max: cfg.retry_max,
     };
-    let host = host_id();
     let mut due: Vec<&Account> = Vec::new();
     for acc in &cfg.accounts {
         let entry = st.accounts.get(&acc.name);
@@ -184,12 +195,12 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
         });
     }
 
-    let summary = sync::run(cfg, &due, keytab_time(now));
+    let summary = sync::run_with(cfg, &due, keytab_time(now), connect);
     let planned: Vec<Option<u64>> = due
         .iter()
         .zip(&summary.accounts)
         .map(|(acc, r)| {
-            let jitter = jitter_fraction(&host, &acc.name);
+            let jitter = jitter_fraction(host, &acc.name);
             r.result.as_ref().ok().map(|s| {
                 let next = next_after_success(now, s.query_interval, jitter, &policy);
                 // A DC behind the keytab: ask again soon (the runs so far, plus this one).
@@ -204,7 +215,7 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
         .collect();
     report(&summary, &planned, now);
     for ((acc, r), planned) in due.iter().zip(&summary.accounts).zip(&planned) {
-        let jitter = jitter_fraction(&host, &acc.name);
+        let jitter = jitter_fraction(host, &acc.name);
         let e = st.accounts.entry(acc.name.clone()).or_default();
         e.keytab = acc.keytab.clone();
         e.last_attempt = Some(now);
@@ -271,7 +282,7 @@ fn scheduled(cfg: &Config, force: bool, now: u64) -> Result<Pass, Error> {
                 // A refused host key or access fails every account alike: one retry instant
                 // for all of them (a host-wide jitter), so each retry costs one failed logon.
                 let (backoff, jitter) = match err.class() {
-                    Class::NoPerm => (Backoff::Rejected, jitter_fraction(&host, "")),
+                    Class::NoPerm => (Backoff::Rejected, jitter_fraction(host, "")),
                     _ => (Backoff::Transient, jitter),
                 };
                 e.next_query =
@@ -382,9 +393,10 @@ pub fn outcome(summary: &sync::Summary) -> Result<(), Error> {
         .count();
     match summary.failure() {
         None => Ok(()),
-        Some(class) => Err(Error::Shared(
-            format!("{failed} of {} account(s) failed", summary.accounts.len()),
+        Some(class) => Err(Error::AccountsFailed {
+            failed,
+            total: summary.accounts.len(),
             class,
-        )),
+        }),
     }
 }

@@ -5,7 +5,7 @@ use crate::account;
 use crate::blob::{self, ManagedPassword};
 use crate::config::{Account, Config, Spns};
 use crate::crypto::gmsa_salt;
-use crate::directory::{AccountRecord, ClientOptions, Session};
+use crate::directory::{AccountRecord, ClientOptions, Directory, DirectoryError, Session};
 use crate::enctype;
 use crate::error::Error;
 use crate::exit::Class;
@@ -13,6 +13,7 @@ use crate::log;
 use crate::store::fsio::Outcome;
 use crate::store::keytab_file::{self, Change};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod trust;
@@ -164,17 +165,21 @@ pub fn plan_account(
         query_interval: password.query_interval,
         unchanged_interval: password.unchanged_interval,
     };
+    // Outside the last minutes the previous password is K-1, no longer active: the KDC's salt
+    // is K's, and K-1's keys already in the keytab (checked when K-1 was active) are kept.
+    let keep = (kvno == rec.kvno && kvno > 1).then(|| kvno - 1);
     Ok((
         Change {
             principals,
             keysets,
+            keep,
         },
         synced,
     ))
 }
 
 fn fetch_one(
-    session: &mut Session,
+    session: &mut dyn Directory,
     cfg: &Config,
     acc: &Account,
     realm: &str,
@@ -226,16 +231,16 @@ struct Fetched {
 /// and asks there, so a frozen DC costs one timeout for the whole run. `lost` is set once no
 /// DC is left: later accounts then fail at once.
 fn fetch_with_failover(
-    session: &mut Session,
+    session: &mut dyn Directory,
     cfg: &Config,
     acc: &Account,
     realm: &str,
-    lost: &mut Option<(String, Class)>,
+    lost: &mut Option<Arc<DirectoryError>>,
     asked: &mut Vec<String>,
 ) -> (Result<(Change, Synced), Error>, Option<String>) {
     loop {
-        if let Some((msg, class)) = lost {
-            return (Err(Error::Shared(msg.clone(), *class)), None);
+        if let Some(all) = lost {
+            return (Err(Error::DcLost(all.clone())), None);
         }
         let server = session.server().to_string();
         asked.push(server.clone());
@@ -250,10 +255,7 @@ fn fetch_with_failover(
                         "failed over",
                         &[("from", &server), ("server", &session.server())],
                     ),
-                    Err(all) => {
-                        let message = format!("the domain controller in use failed: {all}");
-                        *lost = Some((message, all.class()));
-                    }
+                    Err(all) => *lost = Some(Arc::new(all)),
                 }
             }
             other => return (other, Some(server)),
@@ -261,9 +263,19 @@ fn fetch_with_failover(
     }
 }
 
-/// Syncs `accounts` (a subset of `cfg.accounts`) and returns per-account results. `now`
-/// stamps new keytab entries.
+/// Syncs `accounts` (a subset of `cfg.accounts`) with the domain controllers and returns
+/// per-account results. `now` stamps new keytab entries.
 pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
+    run_with(cfg, accounts, now, Session::connect)
+}
+
+/// [`run`], with the directory `connect` gives (tests pass a recorded one).
+pub fn run_with<D: Directory>(
+    cfg: &Config,
+    accounts: &[&Account],
+    now: u32,
+    connect: impl FnOnce(&ClientOptions) -> Result<D, DirectoryError>,
+) -> Summary {
     let fail_all = |e: &dyn Fn() -> Error| Summary {
         server: None,
         accounts: accounts
@@ -277,13 +289,14 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
             })
             .collect(),
     };
-    let mut session = match Session::connect(&client_options(cfg)) {
+    let mut connected = match connect(&client_options(cfg)) {
         Ok(s) => s,
         Err(e) => {
-            let (msg, class) = (e.to_string(), e.class());
-            return fail_all(&|| Error::Shared(msg.clone(), class));
+            let e = Arc::new(e);
+            return fail_all(&|| Error::NoDirectory(e.clone()));
         }
     };
+    let session: &mut dyn Directory = &mut connected;
     let realm = cfg
         .realm
         .clone()
@@ -293,12 +306,12 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
 
     // Fetch everything first (one connection, moving on when a DC fails), then write each
     // keytab once.
-    let mut lost: Option<(String, Class)> = None;
+    let mut lost: Option<Arc<DirectoryError>> = None;
     let mut fetched: Vec<Fetched> = Vec::with_capacity(accounts.len());
     for acc in accounts {
         let mut asked = Vec::new();
         let (result, server) =
-            fetch_with_failover(&mut session, cfg, acc, &realm, &mut lost, &mut asked);
+            fetch_with_failover(session, cfg, acc, &realm, &mut lost, &mut asked);
         fetched.push(Fetched {
             result,
             server,
@@ -333,14 +346,8 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
         );
         for i in pending {
             let f = &mut fetched[i];
-            let (result, server) = fetch_with_failover(
-                &mut session,
-                cfg,
-                accounts[i],
-                &realm,
-                &mut lost,
-                &mut f.asked,
-            );
+            let (result, server) =
+                fetch_with_failover(session, cfg, accounts[i], &realm, &mut lost, &mut f.asked);
             let better = match (&result, &f.result) {
                 (Ok((_, new)), Ok((_, old))) => new.kvno > old.kvno,
                 _ => false,
@@ -351,7 +358,7 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
             }
         }
     }
-    drop(session);
+    drop(connected);
 
     let mut changes: Vec<Option<Change>> = Vec::with_capacity(accounts.len());
     let mut results: Vec<Result<Synced, Error>> = Vec::with_capacity(accounts.len());
@@ -422,9 +429,9 @@ pub fn run(cfg: &Config, accounts: &[&Account], now: u32) -> Summary {
                 }
             }
             Err(e) => {
-                let (msg, class) = (e.to_string(), e.class());
+                let e = Arc::new(e);
                 for i in members {
-                    results[i] = Err(Error::Shared(msg.clone(), class));
+                    results[i] = Err(Error::KeytabBatch(e.clone()));
                 }
             }
         }

@@ -16,6 +16,9 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 pub struct Change {
     pub principals: Vec<Principal>,
     pub keysets: Vec<KeySet>,
+    /// The kvno whose entries already in the keytab are kept rather than re-derived (see
+    /// [`plan::plan_keeping`]): the previous password's, whose salt the KDC no longer says.
+    pub keep: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +54,7 @@ pub fn apply(path: &Path, own: &Ownership, changes: &[Change], now: u32) -> Resu
     let (mut added, mut removed, mut changed) = (0, 0, false);
     let mut per_change = Vec::with_capacity(changes.len());
     for c in changes {
-        let p = plan::plan(&keytab, &c.principals, &c.keysets, now);
+        let p = plan::plan_keeping(&keytab, &c.principals, &c.keysets, c.keep, now);
         added += p.added;
         removed += p.removed;
         changed |= p.changed;

@@ -38,6 +38,26 @@ pub struct Plan {
 /// not timestamp and not order: when they are the same set, nothing changed and the existing
 /// keytab is returned as it is.
 pub fn plan(existing: &Keytab, managed: &[Principal], keysets: &[KeySet], timestamp: u32) -> Plan {
+    plan_keeping(existing, managed, keysets, None, timestamp)
+}
+
+/// As [`plan`], except that for the key set of kvno `keep` the entries the keytab already holds
+/// (same principal, kvno and enctype) are kept as they are, and only the missing ones are
+/// derived ones.
+///
+/// Why: a kvno's key never changes once the KDC has set it, and the caller may not know its
+/// salt. After a rollover the previous password's keys (K-1) carry the salt the KDC used when
+/// it set that password; the KDC now describes only K's. For a gMSA renamed during K-1's epoch
+/// the two differ (K-1 under the old name, K under the new), and re-deriving K-1 with K's salt
+/// would turn away every ticket issued under K-1 in the hours before the rollover. The entries
+/// written while K-1 was the active key were checked against the KDC's ticket then.
+pub fn plan_keeping(
+    existing: &Keytab,
+    managed: &[Principal],
+    keysets: &[KeySet],
+    keep: Option<u32>,
+    timestamp: u32,
+) -> Plan {
     let mut principals: Vec<&Principal> = Vec::new();
     for p in managed {
         if !principals.iter().any(|q| q.same_name(p)) {
@@ -50,13 +70,26 @@ pub fn plan(existing: &Keytab, managed: &[Principal], keysets: &[KeySet], timest
     for set in keysets {
         for p in &principals {
             for (enctype, key) in &set.keys {
-                let e = Entry::new(
-                    (*p).clone(),
-                    timestamp,
-                    set.kvno,
-                    enctype.number(),
-                    key.clone(),
-                );
+                let held = (keep == Some(set.kvno))
+                    .then(|| {
+                        existing.entries.iter().find(|e| {
+                            e.principal.same_name(p)
+                                && e.principal.name_type == p.name_type
+                                && e.kvno == set.kvno
+                                && e.enctype == enctype.number()
+                        })
+                    })
+                    .flatten();
+                let e = match held {
+                    Some(h) => h.clone(),
+                    None => Entry::new(
+                        (*p).clone(),
+                        timestamp,
+                        set.kvno,
+                        enctype.number(),
+                        key.clone(),
+                    ),
+                };
                 // The same kvno twice (e.g. a caller bug) must not produce duplicate entries.
                 if !desired.iter().any(|d| same_entry(d, &e)) {
                     desired.push(e);

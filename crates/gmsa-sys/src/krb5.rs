@@ -282,6 +282,20 @@ unsafe extern "C" {
 // The crypto half of MIT krb5 (libk5crypto, a dependency of libkrb5 in every distribution).
 #[link(name = "k5crypto")]
 unsafe extern "C" {
+    pub fn krb5_c_encrypt_length(
+        context: *mut Context,
+        enctype: i32,
+        inputlen: usize,
+        length: *mut usize,
+    ) -> krb5_error_code;
+    pub fn krb5_c_encrypt(
+        context: *mut Context,
+        key: *const krb5_keyblock,
+        usage: i32,
+        cipher_state: *const krb5_data,
+        input: *const krb5_data,
+        output: *mut krb5_enc_data,
+    ) -> krb5_error_code;
     pub fn krb5_c_decrypt(
         context: *mut Context,
         key: *const krb5_keyblock,

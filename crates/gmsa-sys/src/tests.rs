@@ -120,3 +120,29 @@ fn service_exchange_without_a_ticket_fails_cleanly() {
         Ok(mut ex) => assert!(ex.step(None).is_err()),
     }
 }
+
+#[test]
+fn what_mit_encrypts_only_the_same_key_decrypts() {
+    let login = Login::new("host1$@EXAMPLE.TEST").unwrap();
+    for (enctype, len) in [(18, 32), (17, 16), (23, 16)] {
+        let key = vec![0x5a; len];
+        let plain = b"an EncTicketPart, as far as the integrity check cares";
+        let cipher = login
+            .encrypt(enctype, &key, KEY_USAGE_TICKET, plain)
+            .unwrap();
+        assert_ne!(&cipher[..], &plain[..]);
+        let back = login
+            .decrypt(enctype, &key, KEY_USAGE_TICKET, &cipher)
+            .unwrap();
+        assert_eq!(&back[..], &plain[..], "enctype {enctype}");
+        let mut other = key.clone();
+        other[0] ^= 1;
+        assert!(
+            login
+                .decrypt(enctype, &other, KEY_USAGE_TICKET, &cipher)
+                .is_err()
+        );
+        // Another key usage is another key, too.
+        assert!(login.decrypt(enctype, &key, 3, &cipher).is_err());
+    }
+}

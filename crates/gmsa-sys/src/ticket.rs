@@ -74,6 +74,68 @@ impl Login {
         plain.truncate(n);
         Ok(plain)
     }
+
+    /// Encrypts `plain` with `key` of `enctype` for `usage` (a random confounder, MIT's own
+    /// integrity check): what a KDC does to a ticket's enc-part. The daemon never encrypts;
+    /// the tests' recorded domain issues tickets with it, so [`Login::decrypt`] is judged on
+    /// MIT's output rather than on a cipher of our own.
+    pub fn encrypt(
+        &self,
+        enctype: i32,
+        key: &[u8],
+        usage: i32,
+        plain: &[u8],
+    ) -> Result<Vec<u8>, KrbError> {
+        let too_large = || KrbError {
+            call: "krb5_c_encrypt",
+            code: 0,
+            message: "input too large".into(),
+        };
+        let key_len = c_uint::try_from(key.len()).map_err(|_| too_large())?;
+        let plain_len = c_uint::try_from(plain.len()).map_err(|_| too_large())?;
+        let mut needed = 0usize;
+        // SAFETY: live context; `needed` is a valid, writable usize for the call.
+        let code =
+            unsafe { krb5::krb5_c_encrypt_length(self.ctx, enctype, plain.len(), &mut needed) };
+        if code != 0 {
+            return Err(self.error("krb5_c_encrypt_length", code));
+        }
+        let mut cipher = vec![0u8; needed];
+        let keyblock = krb5::krb5_keyblock {
+            magic: 0,
+            enctype,
+            length: key_len,
+            contents: key.as_ptr() as *mut u8,
+        };
+        let input = krb5::krb5_data {
+            magic: 0,
+            length: plain_len,
+            data: plain.as_ptr() as *mut c_char,
+        };
+        let mut output = krb5::krb5_enc_data {
+            magic: 0,
+            enctype,
+            kvno: 0,
+            ciphertext: krb5::krb5_data {
+                magic: 0,
+                length: c_uint::try_from(needed).map_err(|_| too_large())?,
+                data: cipher.as_mut_ptr() as *mut c_char,
+            },
+        };
+        // SAFETY: live context; `keyblock` and `input` point at `key` and `plain`, which outlive
+        // the call and which MIT only reads (const parameters); `output.ciphertext` points at
+        // `cipher`, exactly the `needed` writable bytes krb5_c_encrypt_length asked for, which
+        // MIT fills and whose length it sets; a NULL cipher state means "none".
+        let code = unsafe {
+            krb5::krb5_c_encrypt(self.ctx, &keyblock, usage, ptr::null(), &input, &mut output)
+        };
+        if code != 0 {
+            return Err(self.error("krb5_c_encrypt", code));
+        }
+        let n = (output.ciphertext.length as usize).min(cipher.len());
+        cipher.truncate(n);
+        Ok(cipher)
+    }
 }
 
 impl Exchange<'_> {

@@ -496,7 +496,8 @@ fn keytab_current(
             return;
         }
     };
-    let plan = crate::plan::plan(&keytab, &change.principals, &change.keysets, 0);
+    let plan =
+        crate::plan::plan_keeping(&keytab, &change.principals, &change.keysets, change.keep, 0);
     if plan.changed {
         r.warn(
             section,

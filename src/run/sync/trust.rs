@@ -4,14 +4,14 @@
 use super::key_salts;
 use crate::blob::ManagedPassword;
 use crate::confirm::{self, Candidate, Verdict};
-use crate::directory::{AccountRecord, Session};
+use crate::directory::{AccountRecord, Directory};
 use crate::enctype::Enctype;
 use crate::error::Error;
 use crate::log;
 use crate::store::keytab_file::Change;
 
 /// The salt of the account's active keys, as the session's KDC says, or why it cannot say.
-pub fn probe_salt(session: &mut Session, sam: &str, realm: &str) -> Result<String, String> {
+pub fn probe_salt(session: &mut dyn Directory, sam: &str, realm: &str) -> Result<String, String> {
     let reply = session.probe_salt(sam, realm)?;
     confirm::salt_from_reply(&reply, realm, sam)
 }
@@ -31,7 +31,7 @@ pub enum Checked {
 /// Gets a ticket for the account and checks its key and kvno (see [`check`]), logging the
 /// outcome: a check that cannot run is a warning, and the keys are written unconfirmed.
 pub(super) fn confirm(
-    session: &mut Session,
+    session: &mut dyn Directory,
     rec: &AccountRecord,
     password: &ManagedPassword,
     realm: &str,
@@ -68,7 +68,7 @@ pub(super) fn confirm(
 /// and enctype decrypts it. A key that does not, or a kvno we do not write, is an error (the
 /// keytab is left as it is); a check that cannot run is [`Checked::Unverified`].
 pub fn check(
-    session: &mut Session,
+    session: &mut dyn Directory,
     rec: &AccountRecord,
     password: &ManagedPassword,
     realm: &str,

@@ -309,3 +309,38 @@ fn a_dc_that_is_behind_never_takes_a_kvno_back() {
     let p = plan(&foreign, &managed(), &[set(2, 30), set(1, 10)], 700);
     assert_eq!(p.kept_newer, None);
 }
+
+#[test]
+fn the_kept_kvnos_entries_stay_byte_for_byte_and_only_missing_ones_are_added() {
+    // Kvno 1 written (and checked) while it was active: AES256 and RC4 only.
+    let mut old = set(1, 10);
+    old.keys.remove(1);
+    let before = plan(&Keytab::default(), &managed(), &[old], 100).keytab;
+    // After the rollover: kvno 2 new, kvno 1 re-derived with another salt (tag 50).
+    let p = plan_keeping(&before, &managed(), &[set(2, 20), set(1, 50)], Some(1), 200);
+    let kvno1: Vec<(u16, u8, u32)> = p
+        .keytab
+        .entries
+        .iter()
+        .filter(|e| e.kvno == 1 && e.principal.components[0] == b"svc_web$")
+        .map(|e| (e.enctype, e.key.expose()[0], e.timestamp))
+        .collect();
+    // AES256 and RC4 as they were (tag 10, 12, time 100); AES128 was missing: derived (51).
+    assert_eq!(kvno1, [(18, 10, 100), (17, 51, 200), (23, 12, 100)]);
+    assert!(
+        p.keytab
+            .entries
+            .iter()
+            .filter(|e| e.kvno == 2)
+            .all(|e| e.timestamp == 200)
+    );
+    // Without `keep`, kvno 1 is replaced by the key sets'.
+    let p = plan(&before, &managed(), &[set(2, 20), set(1, 50)], 200);
+    assert!(
+        p.keytab
+            .entries
+            .iter()
+            .filter(|e| e.kvno == 1)
+            .all(|e| e.key.expose()[0] >= 50)
+    );
+}
