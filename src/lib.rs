@@ -9,18 +9,17 @@
 #![forbid(unsafe_code)]
 
 pub use gmsa_core::{
-    account, blob, blobfile, crypto, enctype, keytab, plan, schedule, secret, timefmt,
+    account, blob, blobfile, confirm, crypto, enctype, keytab, krbmsg, plan, schedule, secret,
+    timefmt,
 };
 pub use gmsa_sys as sys;
 
 pub mod cli;
 pub mod config;
-pub mod confirm;
 pub mod directory;
 pub mod doctor;
 pub mod error;
 pub mod exit;
-pub mod krbmsg;
 pub mod log;
 pub mod run;
 pub mod store;

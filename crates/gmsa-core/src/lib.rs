@@ -3,6 +3,8 @@
 //! - [`blob`], [`blobfile`]: the `msDS-ManagedPassword` blob and the ways users hand it over;
 //! - [`crypto`], [`enctype`]: RFC 3961/3962 key derivation and the encryption types;
 //! - [`keytab`]: the keytab file format (parse and serialize, not the file);
+//! - [`krbmsg`], [`confirm`]: the few Kerberos messages the key check reads and writes (the salt
+//!   probe, its reply, a ticket), and what they say about the keys (the decryption passed in);
 //! - [`account`], [`plan`]: principals for an account and the keytab a sync should leave;
 //! - [`schedule`], [`timefmt`]: when to ask a DC again, and time as text;
 //! - [`secret`]: zeroizing holders for key material.
@@ -15,10 +17,15 @@
 pub mod account;
 pub mod blob;
 pub mod blobfile;
+pub mod confirm;
 pub mod crypto;
 pub mod enctype;
 pub mod keytab;
+pub mod krbmsg;
 pub mod plan;
 pub mod schedule;
 pub mod secret;
 pub mod timefmt;
+
+#[cfg(test)]
+mod testdata;

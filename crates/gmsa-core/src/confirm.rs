@@ -1,6 +1,7 @@
 //! Keys the KDC confirms, the pure part: which salt the KDC holds (from the salt probe's
 //! reply) and whether a ticket it issued decrypts with the keys about to be written. The
-//! network and libkrb5 calls are in `directory::probe`; the decryption is passed in.
+//! network and libkrb5 calls are in the daemon (`directory::kerberos::kdc_check`, `run::sync`);
+//! the decryption is passed in (MIT's `krb5_c_decrypt` there, tests/confirm_mit.rs).
 
 use crate::blob::Password;
 use crate::crypto;

@@ -1,16 +1,10 @@
-//! Real replies from the lab's Samba 4.22 KDC (tests/data/krb/, captured by sending
+//! Real replies from the lab's Samba 4.22 KDC (tests/data/krb/, compiled in; captured by sending
 //! `salt_probe_request` to port 88), plus hand-built messages for the forms Samba did not send.
 
 use super::der::{self, field, integer, sequence, tlv};
 use super::*;
 
-fn data(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/data/krb/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
+use crate::testdata::data;
 
 fn aes256(salt: &str) -> EtypeInfo {
     EtypeInfo {
