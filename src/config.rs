@@ -3,20 +3,17 @@
 //! group names is the one lookup, done by [`Config::resolve_ids`].
 
 use crate::cli::parse_mode;
+use crate::defaults;
 pub use crate::directory::Protection;
 use crate::enctype::Enctype;
 use crate::exit::Class;
 use crate::keytab::{NT_SRV_HST, Principal};
-use crate::store::fsio::{self, Ownership};
+use crate::store::fsio::Ownership;
+use crate::store::ids;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
-
-pub const DEFAULT_PATH: &str = "/etc/gmsa-keytab/config.toml";
-pub const DEFAULT_CLIENT_KEYTAB: &str = "/etc/krb5.keytab";
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/gmsa-keytab";
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A configuration error, pointing at the file, line and key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -244,7 +241,7 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
             );
         }
         // An IP address has no ldap/<host> principal: the same check sync makes.
-        if let Err(e) = crate::directory::discover::parse_server(host, 389) {
+        if let Err(e) = crate::directory::discover::parse_server(host, defaults::LDAP_PORT) {
             let why = e.to_string();
             return cx.err(
                 s.span(),
@@ -288,7 +285,7 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
         },
     };
     let timeout = match &raw.timeout_seconds {
-        None => DEFAULT_TIMEOUT,
+        None => defaults::TIMEOUT,
         Some(t) if (1..=600).contains(t.get_ref()) => Duration::from_secs(*t.get_ref() as u64),
         Some(t) => {
             return cx.err(
@@ -306,16 +303,37 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
             }
             Some(t) => cx.err(t.span(), key, format!("must be between {lo} and {hi}")),
         };
-    let recheck = bounded(&raw.recheck_hours, "recheck-hours", 3600, 1, 24, 12)?;
-    let retry_max = bounded(&raw.retry_max_minutes, "retry-max-minutes", 60, 1, 1440, 15)?;
-    let stale_after = bounded(&raw.stale_minutes, "stale-minutes", 60, 1, 10080, 60)?;
+    let recheck = bounded(
+        &raw.recheck_hours,
+        "recheck-hours",
+        3600,
+        1,
+        24,
+        defaults::RECHECK_HOURS,
+    )?;
+    let retry_max = bounded(
+        &raw.retry_max_minutes,
+        "retry-max-minutes",
+        60,
+        1,
+        1440,
+        defaults::RETRY_MAX_MINUTES,
+    )?;
+    let stale_after = bounded(
+        &raw.stale_minutes,
+        "stale-minutes",
+        60,
+        1,
+        10080,
+        defaults::STALE_MINUTES,
+    )?;
     let hook_timeout = bounded(
         &raw.hook_timeout_seconds,
         "hook-timeout-seconds",
         1,
         1,
         3600,
-        60,
+        defaults::HOOK_TIMEOUT_SECONDS,
     )?;
     // No [[account]] table is a valid, inert configuration: what the package ships, so a fresh
     // install neither fails nor syncs a placeholder. sync and status say "not configured".
@@ -352,7 +370,7 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
         path: path.to_path_buf(),
         client_keytab: raw
             .client_keytab
-            .unwrap_or_else(|| DEFAULT_CLIENT_KEYTAB.into()),
+            .unwrap_or_else(|| defaults::CLIENT_KEYTAB.into()),
         client_principal: raw.client_principal.map(|p| p.into_inner()),
         servers: raw.servers.into_iter().map(|s| s.into_inner()).collect(),
         domain: raw.domain,
@@ -361,13 +379,13 @@ pub fn parse(path: &Path, src: &str) -> Result<Config, ConfigError> {
         protection,
         ca_file: raw.ca_file,
         timeout,
-        state_dir: raw.state_dir.unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
+        state_dir: raw.state_dir.unwrap_or_else(|| defaults::STATE_DIR.into()),
         metrics_file: raw.metrics_file,
         recheck,
         retry_max,
         stale_after,
         hook_timeout,
-        salt_probe: raw.salt_probe.unwrap_or(true),
+        salt_probe: raw.salt_probe.unwrap_or(defaults::SALT_PROBE),
         accounts,
     })
 }
@@ -386,7 +404,7 @@ fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
         );
     }
     let mode = match &a.mode {
-        None => 0o600,
+        None => defaults::KEYTAB_MODE,
         Some(m) => match m.get_ref() {
             toml::Value::String(s) => match parse_mode(s) {
                 Ok(v) => v,
@@ -484,17 +502,17 @@ fn account(cx: &Ctx<'_>, a: &RawAccount) -> Result<Account, ConfigError> {
 
 impl Account {
     /// Owner and group resolved to ids on this host.
-    pub fn ownership(&self) -> Result<Ownership, fsio::FsError> {
+    pub fn ownership(&self) -> Result<Ownership, crate::store::fsio::FsError> {
         Ok(Ownership {
             uid: self
                 .owner
                 .as_deref()
-                .map(|u| fsio::resolve_user(u, &self.keytab))
+                .map(|u| ids::resolve_user(u, &self.keytab))
                 .transpose()?,
             gid: self
                 .group
                 .as_deref()
-                .map(|g| fsio::resolve_group(g, &self.keytab))
+                .map(|g| ids::resolve_group(g, &self.keytab))
                 .transpose()?,
             mode: self.mode,
         })
@@ -503,7 +521,7 @@ impl Account {
 
 impl Config {
     /// Checks that every owner and group exists on this host.
-    pub fn resolve_ids(&self) -> Result<(), fsio::FsError> {
+    pub fn resolve_ids(&self) -> Result<(), crate::store::fsio::FsError> {
         self.accounts
             .iter()
             .try_for_each(|a| a.ownership().map(|_| ()))

@@ -9,8 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub use gmsa_core::{
-    account, blob, blobfile, confirm, crypto, enctype, keytab, krbmsg, plan, schedule, secret,
-    timefmt,
+    account, blob, blobfile, confirm, crypto, defaults, enctype, keytab, krbmsg, options, plan,
+    schedule, secret, timefmt,
 };
 pub use gmsa_sys as sys;
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 pub struct CheckConfigArgs {
     /// The configuration file.
-    #[arg(default_value = config::DEFAULT_PATH)]
+    #[arg(default_value = crate::defaults::CONFIG_PATH)]
     pub file: PathBuf,
     /// Read gmsa-keytab.service and its drop-ins from DIR (DIR/gmsa-keytab.service.d/*.conf)
     /// instead of asking systemd or searching the unit directories.

@@ -97,13 +97,13 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
             .file
             .owner
             .as_deref()
-            .map(|u| fsio::resolve_user(u, &a.keytab))
+            .map(|u| crate::store::ids::resolve_user(u, &a.keytab))
             .transpose()?,
         gid: a
             .file
             .group
             .as_deref()
-            .map(|g| fsio::resolve_group(g, &a.keytab))
+            .map(|g| crate::store::ids::resolve_group(g, &a.keytab))
             .transpose()?,
         mode: a.file.mode,
     };

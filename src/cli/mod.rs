@@ -146,7 +146,7 @@ pub struct FileArgs {
     pub group: Option<String>,
     /// Mode of the keytab, octal: 0400, 0440, 0600 or 0640 (read for owner and group, write
     /// only for the owner; everything else is refused).
-    #[arg(long, default_value = "0600", value_parser = parse_mode, requires = "account")]
+    #[arg(long, default_value = crate::defaults::KEYTAB_MODE_TEXT, value_parser = parse_mode, requires = "account")]
     pub mode: u32,
 }
 

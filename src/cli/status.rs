@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// The configuration file.
-    #[arg(long, value_name = "FILE", default_value = config::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value = crate::defaults::CONFIG_PATH)]
     pub config: PathBuf,
     /// One JSON object instead of text.
     #[arg(long)]

@@ -2,7 +2,8 @@
 //! ([`crate::run::scheduled`]) or a one-off sync ([`crate::run::sync`]).
 
 use super::{FileArgs, parse_u32};
-use crate::config::{self, Account, Config, Protection, Spns};
+use crate::config::{Account, Config, Protection, Spns};
+use crate::defaults;
 use crate::enctype::Enctype;
 use crate::error::Error;
 use crate::run::scheduled::{lingering, outcome, report};
@@ -50,19 +51,19 @@ pub struct SyncArgs {
     #[arg(long, requires = "account")]
     pub site: Option<String>,
     /// The host keytab to authenticate with.
-    #[arg(long, value_name = "PATH", default_value = config::DEFAULT_CLIENT_KEYTAB, requires = "account")]
+    #[arg(long, value_name = "PATH", default_value = defaults::CLIENT_KEYTAB, requires = "account")]
     pub client_keytab: PathBuf,
     /// The client principal. Default: the NAME$@REALM entry of the client keytab.
     #[arg(long, value_name = "PRINCIPAL", requires = "account")]
     pub client_principal: Option<String>,
     /// seal (SASL confidentiality, 389), ldaps (636) or starttls.
-    #[arg(long, value_enum, default_value = "seal", requires = "account")]
+    #[arg(long, value_enum, default_value = defaults::PROTECTION.as_str(), requires = "account")]
     pub protection: ProtectionArg,
     /// CA certificates for ldaps/starttls.
     #[arg(long, value_name = "FILE", requires = "account")]
     pub ca_file: Option<PathBuf>,
     /// Per-attempt and per-operation timeout.
-    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_u32, requires = "account")]
+    #[arg(long, value_name = "SECONDS", default_value_t = defaults::TIMEOUT_SECONDS, value_parser = parse_u32, requires = "account")]
     pub timeout_seconds: u32,
     /// Enctypes to write (comma-separated). Default: what the account supports, minus DES.
     #[arg(long, value_delimiter = ',', value_name = "LIST", requires = "account")]
@@ -117,12 +118,12 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
         },
         ca_file: a.ca_file.clone(),
         timeout: Duration::from_secs(u64::from(a.timeout_seconds.max(1))),
-        state_dir: config::DEFAULT_STATE_DIR.into(),
+        state_dir: defaults::STATE_DIR.into(),
         metrics_file: None,
-        recheck: Duration::from_secs(12 * 3600),
-        retry_max: Duration::from_secs(15 * 60),
-        stale_after: Duration::from_secs(3600),
-        hook_timeout: Duration::from_secs(60),
+        recheck: defaults::RECHECK,
+        retry_max: defaults::RETRY_MAX,
+        stale_after: defaults::STALE_AFTER,
+        hook_timeout: defaults::HOOK_TIMEOUT,
         salt_probe: !a.no_salt_probe,
         accounts: vec![Account {
             name,
@@ -157,7 +158,7 @@ pub fn run(a: SyncArgs) -> Result<(), Error> {
             let path = a
                 .config
                 .clone()
-                .unwrap_or_else(|| config::DEFAULT_PATH.into());
+                .unwrap_or_else(|| defaults::CONFIG_PATH.into());
             let allowed = schedule::linger_allowed(
                 std::env::var_os("INVOCATION_ID").is_some(),
                 std::env::var_os("TRIGGER_UNIT").is_some(),

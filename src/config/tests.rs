@@ -18,7 +18,7 @@ fn minimal_gets_defaults() {
     assert_eq!(c.client_keytab, PathBuf::from("/etc/krb5.keytab"));
     assert!(c.servers.is_empty());
     assert_eq!(c.protection, Protection::Seal);
-    assert_eq!(c.timeout, DEFAULT_TIMEOUT);
+    assert_eq!(c.timeout, defaults::TIMEOUT);
     assert_eq!(c.state_dir, PathBuf::from("/var/lib/gmsa-keytab"));
     assert_eq!(c.recheck, Duration::from_secs(12 * 3600));
     assert_eq!(c.retry_max, Duration::from_secs(15 * 60));

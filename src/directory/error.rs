@@ -21,8 +21,8 @@ pub enum DirectoryError {
 
     #[error(
         "the client keytab {} is not a usable MIT keytab: {detail}; point client-keytab at the \
-         host keytab (default /etc/krb5.keytab)",
-        path.display()
+         host keytab (default {})",
+        path.display(), crate::defaults::CLIENT_KEYTAB
     )]
     ClientKeytabInvalid { path: PathBuf, detail: String },
 

@@ -24,6 +24,8 @@ pub mod probe;
 pub mod seal;
 pub mod seam;
 
+/// A configuration concept, defined in the core (`gmsa_core::options`).
+pub use crate::options::Protection;
 pub use error::{Attempt, DirectoryError};
 pub use ldap::search::AccountRecord;
 pub use seam::Directory;
@@ -32,59 +34,10 @@ use kerberos::client;
 use ldap::{connect, search};
 use seal::guard;
 
+use crate::defaults;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
-
-/// How the LDAP connection is kept confidential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Protection {
-    /// SASL GSSAPI with the confidentiality (sealing) layer, port 389.
-    #[default]
-    Seal,
-    /// TLS from the start (port 636), GSSAPI bind with tls-server-end-point channel binding.
-    Ldaps,
-    /// StartTLS on port 389, then as `Ldaps`.
-    StartTls,
-}
-
-impl Protection {
-    fn default_port(self) -> u16 {
-        match self {
-            Protection::Ldaps => 636,
-            Protection::Seal | Protection::StartTls => 389,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protection::Seal => "seal",
-            Protection::Ldaps => "ldaps",
-            Protection::StartTls => "starttls",
-        }
-    }
-}
-
-impl std::fmt::Display for Protection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Protection {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "seal" => Ok(Protection::Seal),
-            "ldaps" => Ok(Protection::Ldaps),
-            "starttls" => Ok(Protection::StartTls),
-            other => Err(format!(
-                "unknown protection {other:?}: expected seal, ldaps or starttls"
-            )),
-        }
-    }
-}
 
 /// Where and how to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,14 +62,14 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
-            client_keytab: PathBuf::from("/etc/krb5.keytab"),
+            client_keytab: PathBuf::from(defaults::CLIENT_KEYTAB),
             client_principal: None,
             servers: Vec::new(),
             domain: None,
             site: None,
-            protection: Protection::Seal,
+            protection: defaults::PROTECTION,
             ca_file: None,
-            timeout: Duration::from_secs(10),
+            timeout: defaults::TIMEOUT,
         }
     }
 }
@@ -251,7 +204,7 @@ impl Session {
             .map_err(|e| DirectoryError::Internal(format!("async runtime: {e}")))?;
 
         let candidates = if explicit.is_empty() {
-            let port = (opts.protection == Protection::Ldaps).then_some(636);
+            let port = (opts.protection == Protection::Ldaps).then_some(defaults::LDAPS_PORT);
             runtime.block_on(discover::discover(
                 &domain,
                 opts.site.as_deref(),

@@ -12,7 +12,7 @@ use tokio::runtime::Runtime;
 use tokio::time::timeout;
 
 /// The LDAP port, where the rootDSE (and its `currentTime`) is readable without a bind.
-pub const LDAP_PORT: u16 = 389;
+pub const LDAP_PORT: u16 = crate::defaults::LDAP_PORT;
 
 /// A small runtime for one diagnostic step at a time.
 pub struct Probe {

@@ -20,6 +20,9 @@ use crate::exit::Class;
 
 pub mod bounded;
 
+// The user and group lookups moved to `store::ids`; kept here for their callers.
+pub use super::ids::{resolve_group, resolve_user};
+
 /// Owner, group and mode wanted for a keytab. `None` keeps the existing file's owner/group
 /// (or, for a new file, what the kernel gives it: the caller's uid and the directory's rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -507,41 +510,6 @@ impl Locked {
             return Ok(Outcome::MetadataFixed);
         }
         Ok(Outcome::Unchanged)
-    }
-}
-
-/// Resolves a user name or numeric uid.
-pub fn resolve_user(spec: &str, path: &Path) -> Result<u32, FsError> {
-    // u32::MAX is (uid_t)-1: chown's "no change". Never a real user.
-    if let Ok(n) = spec.parse::<u32>()
-        && n != u32::MAX
-    {
-        return Ok(n);
-    }
-    match nix::unistd::User::from_name(spec) {
-        Ok(Some(u)) => Ok(u.uid.as_raw()),
-        _ => Err(FsError::UnknownId {
-            path: path.to_path_buf(),
-            what: "user",
-            name: spec.to_string(),
-        }),
-    }
-}
-
-/// Resolves a group name or numeric gid.
-pub fn resolve_group(spec: &str, path: &Path) -> Result<u32, FsError> {
-    if let Ok(n) = spec.parse::<u32>()
-        && n != u32::MAX
-    {
-        return Ok(n);
-    }
-    match nix::unistd::Group::from_name(spec) {
-        Ok(Some(g)) => Ok(g.gid.as_raw()),
-        _ => Err(FsError::UnknownId {
-            path: path.to_path_buf(),
-            what: "group",
-            name: spec.to_string(),
-        }),
     }
 }
 

@@ -2,12 +2,13 @@
 //!
 //! clap_mangen renders what clap knows (synopsis, options, commands); the sections it cannot
 //! know are added here, from the library where the facts live: EXIT STATUS from
-//! `gmsa_keytab::exit::Class`, default paths from `gmsa_keytab::config`.
+//! `gmsa_keytab::exit::Class`, default paths from `gmsa_keytab::defaults`.
 
 use clap::CommandFactory;
 use clap_mangen::Man;
 use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
-use gmsa_keytab::{config, exit::Class};
+use gmsa_keytab::defaults;
+use gmsa_keytab::exit::Class;
 use std::io;
 
 const SECTION: &str = "8";
@@ -38,19 +39,19 @@ const DESCRIPTION: &[&str] = &[
 fn files() -> Vec<(String, String)> {
     vec![
         (
-            config::DEFAULT_PATH.to_string(),
+            defaults::CONFIG_PATH.to_string(),
             "The configuration (TOML). gmsa-keytab check-config validates it and prints it \
              resolved, defaults included. The packaged file is a commented example."
                 .to_string(),
         ),
         (
-            config::DEFAULT_CLIENT_KEYTAB.to_string(),
+            defaults::CLIENT_KEYTAB.to_string(),
             "The host keytab (client-keytab). The host authenticates as its computer account, \
              NAME$@REALM, from it."
                 .to_string(),
         ),
         (
-            config::DEFAULT_STATE_DIR.to_string(),
+            defaults::STATE_DIR.to_string(),
             "The state directory (state-dir): when each account next needs a DC query.".to_string(),
         ),
         (

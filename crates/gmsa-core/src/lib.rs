@@ -7,7 +7,8 @@
 //!   probe, its reply, a ticket), and what they say about the keys (the decryption passed in);
 //! - [`account`], [`plan`]: principals for an account and the keytab a sync should leave;
 //! - [`schedule`], [`timefmt`]: when to ask a DC again, and time as text;
-//! - [`secret`]: zeroizing holders for key material.
+//! - [`secret`]: zeroizing holders for key material;
+//! - [`defaults`], [`options`]: every default once, and how the directory is reached.
 //!
 //! No file, network, process, environment or clock access (clippy.toml beside Cargo.toml lists
 //! the forbidden calls; `tests/core-lint.sh` proves the list bites) and no `unsafe`
@@ -19,9 +20,11 @@ pub mod blob;
 pub mod blobfile;
 pub mod confirm;
 pub mod crypto;
+pub mod defaults;
 pub mod enctype;
 pub mod keytab;
 pub mod krbmsg;
+pub mod options;
 pub mod plan;
 pub mod schedule;
 pub mod secret;

@@ -45,8 +45,8 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
-            recheck: Duration::from_secs(12 * 3600),
-            retry_max: Duration::from_secs(15 * 60),
+            recheck: crate::defaults::RECHECK,
+            retry_max: crate::defaults::RETRY_MAX,
         }
     }
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// The configuration file.
-    #[arg(long, value_name = "FILE", default_value = config::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value = crate::defaults::CONFIG_PATH)]
     pub config: PathBuf,
     /// Check only this account (its sAMAccountName; the trailing $ may be left out).
     #[arg(long, value_name = "NAME")]

@@ -51,10 +51,7 @@ fn dc_list(
     identity: Option<&ClientIdentity>,
     probe: &Probe,
 ) -> Vec<Candidate> {
-    let port = match cfg.protection {
-        Protection::Ldaps => 636,
-        Protection::Seal | Protection::StartTls => 389,
-    };
+    let port = cfg.protection.default_port();
     if !cfg.servers.is_empty() {
         let mut out = Vec::new();
         for s in &cfg.servers {
@@ -87,7 +84,8 @@ fn dc_list(
             return Vec::new();
         }
     };
-    let port_override = (cfg.protection == Protection::Ldaps).then_some(636);
+    let port_override =
+        (cfg.protection == Protection::Ldaps).then_some(crate::defaults::LDAPS_PORT);
     let mut out: Vec<Candidate> = Vec::new();
     for name in discover::srv_names(&domain, cfg.site.as_deref()) {
         let is_site = name.contains("._sites.");

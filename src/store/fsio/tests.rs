@@ -188,13 +188,3 @@ fn owner_and_group_are_applied() {
     let m = fs::metadata(&p).unwrap();
     assert_eq!((m.uid(), m.gid()), (65534, 65534));
 }
-
-#[test]
-fn names_resolve() {
-    let p = Path::new("/x");
-    assert_eq!(resolve_user("root", p).unwrap(), 0);
-    assert_eq!(resolve_user("123", p).unwrap(), 123);
-    assert_eq!(resolve_group("root", p).unwrap(), 0);
-    let e = resolve_user("no-such-user-gmsa", p).unwrap_err();
-    assert_eq!(e.class(), Class::Config);
-}
