@@ -8,8 +8,7 @@ mod recorded;
 
 use gmsa_keytab::config::Config;
 use gmsa_keytab::exit::Class;
-use gmsa_keytab::run::scheduled::{Pass, pass};
-use gmsa_keytab::schedule::stay_until;
+use gmsa_keytab::run::scheduled::{Pass, World, lingering_in, pass};
 use gmsa_keytab::store::state::{self, AccountState};
 use recorded::{Domain, Fault, Gmsa, Host};
 use std::time::Duration;
@@ -234,72 +233,73 @@ fn a_dc_behind_is_asked_again_soon_and_the_state_keeps_the_newer_kvno() {
     assert_eq!(host.assert_kdc_keys("a", domain.gmsa("svc_a$")), [1, 2]);
 }
 
-/// The shipped timer: a tick every two hours (OnUnitActiveSec=2h, a fixed per-host delay), and
-/// `--linger 130`, which stays for every due instant until the next tick.
+/// The shipped timer (a tick every two hours, OnUnitActiveSec=2h, with a fixed per-host
+/// delay) starting `gmsa-keytab sync --linger 130`: the real lingering run, on a simulated
+/// clock. Whenever the clock moves (the run sleeps, or no run is active) the keytab cannot
+/// change, so it must hold the KDC's active kvno at both ends of that stretch. `off`: (host,
+/// from, until) when a host is powered off (its ticks are lost). Returns each host's DC reads.
 fn farm_run(
     domain: &Domain,
-    hosts: &[(Host, Config, Vec<u8>, u64)],
+    hosts: &[(Host, std::path::PathBuf, Vec<u8>, u64)],
     from: u64,
     until: u64,
     off: &[(usize, u64, u64)],
 ) -> Vec<usize> {
     let mut reads = vec![0; hosts.len()];
     for (h, (host, cfg, id, delay)) in hosts.iter().enumerate() {
-        let mut tick = from + delay;
-        // When this host last ran, and the pass's plan.
-        let mut last: Option<u64> = None;
-        while tick < until {
-            let mut now = tick;
-            let mut next_due = None;
-            let mut first = true;
-            loop {
-                if !first {
-                    // The next tick starts its own run.
-                    match stay_until(tick, now, next_due, Duration::from_secs(130 * 60)) {
-                        Some(at) if at < tick + 2 * HOUR => now = at,
-                        _ => break,
-                    }
+        domain.take_journal();
+        let holds_active = |a: u64, b: u64| {
+            for g in &domain.accounts {
+                let kvnos = host.kvnos(&g.sam, &format!("{}@EXAMPLE.TEST", g.sam));
+                for t in [a, b.saturating_sub(1).max(a)] {
+                    assert!(
+                        kvnos.contains(&g.kvno_at(t)),
+                        "host {h} {} at {t}: keytab {kvnos:?}, KDC kvno {}",
+                        g.sam,
+                        g.kvno_at(t)
+                    );
                 }
-                first = false;
-                let down = off
-                    .iter()
-                    .any(|(i, a, b)| *i == h && (*a..*b).contains(&now));
-                if down {
-                    break;
-                }
-                // Between the previous pass and this one the keytab did not change: it must
-                // have held the KDC's active kvno all along.
-                if let Some(prev) = last {
-                    for g in &domain.accounts {
-                        let kvnos = host.kvnos(&g.sam, &format!("{}@EXAMPLE.TEST", g.sam));
-                        for t in [prev, now - 1] {
-                            assert!(
-                                kvnos.contains(&g.kvno_at(t)),
-                                "host {h} {} at {t}: keytab {kvnos:?}, KDC kvno {}",
-                                g.sam,
-                                g.kvno_at(t)
-                            );
-                        }
-                    }
-                }
-                domain.take_journal();
-                let p = run(domain, cfg, false, now, id);
-                reads[h] += domain.count("fetch");
-                assert!(p.results.iter().all(|r| r.1.is_none()), "{p:?}");
-                for g in &domain.accounts {
-                    host.assert_kdc_keys(&g.sam, g);
-                }
-                last = Some(now);
-                next_due = p.next_due;
             }
-            tick += 2 * HOUR;
+        };
+        let now = || domain.now.get();
+        let sleep = |d: Duration| {
+            let t = domain.now.get();
+            holds_active(t, t + d.as_secs());
+            domain.now.set(t + d.as_secs());
+        };
+        let connect = |o: &gmsa_keytab::directory::ClientOptions| domain.connect(o);
+        let world = World {
+            now: &now,
+            sleep: &sleep,
+            connect: &connect,
+            host: id,
+        };
+        let mut tick = from + delay;
+        let mut last_end: Option<u64> = None;
+        while tick < until {
             if off
                 .iter()
                 .any(|(i, a, b)| *i == h && (*a..*b).contains(&tick))
             {
-                last = None;
+                last_end = None;
+                tick += 2 * HOUR;
+                continue;
             }
+            if let Some(end) = last_end {
+                holds_active(end, tick);
+            }
+            domain.now.set(tick);
+            lingering_in(cfg, false, tick, Duration::from_secs(130 * 60), &world)
+                .expect("every pass succeeds");
+            for g in &domain.accounts {
+                host.assert_kdc_keys(&g.sam, g);
+            }
+            let end = domain.now.get();
+            last_end = Some(end);
+            // A tick while the run still lingers starts nothing; the next one after it does.
+            tick = (tick + 2 * HOUR).max(end + 1);
         }
+        reads[h] = domain.count("fetch");
     }
     reads
 }
@@ -317,13 +317,13 @@ fn a_farm_under_the_shipped_timer_never_falls_behind_the_kdc() {
         T0,
     );
     let accounts = [("svc_web$", "svc_web$"), ("svc_db$", "svc_db$")];
-    let hosts: Vec<(Host, Config, Vec<u8>, u64)> = (0..4)
+    let hosts: Vec<(Host, std::path::PathBuf, Vec<u8>, u64)> = (0..4)
         .map(|i| {
             let host = Host::new();
-            let cfg = host.config(&["dc1"], &accounts, "");
+            let path = host.config_file(&["dc1"], &accounts, "");
             (
                 host,
-                cfg,
+                path,
                 format!("host{i}").into_bytes(),
                 37 * i as u64 + 11,
             )
@@ -347,7 +347,9 @@ fn a_farm_under_the_shipped_timer_never_falls_behind_the_kdc() {
     }
     // At the end (the last minutes of svc_web$'s fourth epoch) each host holds the active
     // kvno, and the next one when the DC already hands it out.
-    for (host, cfg, _, _) in &hosts {
+    for (host, path, _, _) in &hosts {
+        let cfg = gmsa_keytab::config::load(path).unwrap();
+        let cfg = &cfg;
         for g in &domain.accounts {
             let active = g.kvno_at(until - 1);
             let kvnos = host.assert_kdc_keys(&g.sam, g);

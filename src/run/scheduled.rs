@@ -36,6 +36,35 @@ pub fn lingering(
     started: u64,
     linger: Duration,
 ) -> Result<(), Error> {
+    let host = host_id();
+    let world = World {
+        now: &unix_now,
+        sleep: &std::thread::sleep,
+        connect: &Session::connect,
+        host: &host,
+    };
+    lingering_in(path, force, started, linger, &world)
+}
+
+/// What the scheduled run takes from outside the process: the clock, sleeping, the directory
+/// and the host's identity (for the jitter). [`lingering`] passes the real ones; tests pass a
+/// recorded domain and a simulated clock.
+pub struct World<'a, D> {
+    /// Seconds since the epoch.
+    pub now: &'a dyn Fn() -> u64,
+    pub sleep: &'a dyn Fn(Duration),
+    pub connect: &'a dyn Fn(&ClientOptions) -> Result<D, DirectoryError>,
+    pub host: &'a [u8],
+}
+
+/// [`lingering`] in `world`.
+pub fn lingering_in<D: Directory>(
+    path: &std::path::Path,
+    force: bool,
+    started: u64,
+    linger: Duration,
+    world: &World<'_, D>,
+) -> Result<(), Error> {
     let mut latest: Vec<(String, Option<Class>)> = Vec::new();
     let cfg = config::load(path)?;
     if cfg.accounts.is_empty() {
@@ -62,15 +91,14 @@ pub fn lingering(
             .filter_map(|(_, r)| *r)
             .collect::<Vec<Class>>()
     };
-    let host = host_id();
-    let first = pass(&cfg, force, started, &host, Session::connect)?;
+    let first = pass(&cfg, force, started, world.host, world.connect)?;
     let mut next_due = first.next_due;
     let mut failed = merge(first.results);
     if failed.is_empty() || !linger.is_zero() {
         notify::notify(notify::READY);
     }
     loop {
-        let mut now = unix_now();
+        let mut now = (world.now)();
         let Some(at) = stay_until(started, now, next_due, linger) else {
             break;
         };
@@ -86,14 +114,14 @@ pub fn lingering(
         // one chunk instead of oversleeping the due instant.
         let seen = modified(path);
         while now < at {
-            std::thread::sleep(schedule::sleep_chunk(now, at));
-            now = unix_now();
+            (world.sleep)(schedule::sleep_chunk(now, at));
+            now = (world.now)();
             if modified(path) != seen {
                 log::info("configuration file changed; running now", &[]);
                 break;
             }
         }
-        let done = pass(&config::load(path)?, false, now, &host, Session::connect)?;
+        let done = pass(&config::load(path)?, false, now, world.host, world.connect)?;
         next_due = done.next_due;
         failed = merge(done.results);
     }

@@ -522,6 +522,27 @@ impl Host {
         self.dir.path().join(name)
     }
 
+    /// [`Host::config`], written to `config.toml` (mode 0600) for the commands that read it.
+    pub fn config_file(
+        &self,
+        servers: &[&str],
+        accounts: &[(&str, &str)],
+        extra: &str,
+    ) -> std::path::PathBuf {
+        use std::os::unix::fs::OpenOptionsExt;
+        let text = self.config_text(servers, accounts, extra);
+        let path = self.path("config.toml");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+        path
+    }
+
     /// A configuration for `accounts` (name, keytab file name), with `servers` and `extra`
     /// top-level keys; the state lives in the scratch directory.
     pub fn config(
@@ -530,6 +551,12 @@ impl Host {
         accounts: &[(&str, &str)],
         extra: &str,
     ) -> gmsa_keytab::config::Config {
+        let text = self.config_text(servers, accounts, extra);
+        let path = self.path("config.toml");
+        gmsa_keytab::config::parse(&path, &text).expect("a valid configuration")
+    }
+
+    fn config_text(&self, servers: &[&str], accounts: &[(&str, &str)], extra: &str) -> String {
         let mut text = format!(
             "version = 1\nservers = [{}]\nstate-dir = {:?}\n{extra}\n",
             servers
@@ -545,8 +572,7 @@ impl Host {
                 self.path(keytab).display().to_string()
             ));
         }
-        let path = self.path("config.toml");
-        gmsa_keytab::config::parse(&path, &text).expect("a valid configuration")
+        text
     }
 
     /// The keytab's entries: (principal, kvno, enctype, key).
