@@ -59,12 +59,8 @@ pub enum Error {
     #[error(transparent)]
     Directory(#[from] crate::directory::DirectoryError),
     /// The KDC's ticket for the account does not decrypt with the keys about to be written.
-    #[error("{account}: {detail}. The keytab was left untouched. {hint}")]
-    KeyMismatch {
-        account: String,
-        detail: String,
-        hint: String,
-    },
+    #[error(transparent)]
+    KeyMismatch(#[from] crate::run::sync::KeyRefuted),
     /// No domain controller could be reached for the run: reported for each account.
     #[error(transparent)]
     NoDirectory(Arc<crate::directory::DirectoryError>),
@@ -107,7 +103,7 @@ impl Error {
             Error::NoDirectory(e) | Error::DcLost(e) => e.class(),
             Error::KeytabBatch(e) => e.class(),
             Error::AccountsFailed { class, .. } => *class,
-            Error::KeyMismatch { .. } => Class::KeyMismatch,
+            Error::KeyMismatch(_) => Class::KeyMismatch,
             Error::Principal(_)
             | Error::Name(_)
             | Error::Enctypes(_)

@@ -6,7 +6,7 @@ mod recorded;
 
 use gmsa_keytab::error::Error;
 use gmsa_keytab::exit::Class;
-use gmsa_keytab::run::sync::{Summary, run_with};
+use gmsa_keytab::run::sync::{Refutation, SaltSource, Summary, run_with};
 use recorded::{Domain, EARLY, Fault, Gmsa, Host};
 
 const T0: u64 = 1_790_000_000;
@@ -96,15 +96,34 @@ fn every_key_is_the_kdcs_at_every_instant_of_an_epoch() {
 #[test]
 fn without_the_salt_probe_a_renamed_accounts_keys_are_refuted_and_not_written() {
     let domain = Domain::new(
-        &["dc1"],
+        &["dc1", "dc2"],
         vec![Gmsa::new("svc_ren$", T0, 30 * DAY, 2).renamed_from("svc_renold$", 1)],
         T0,
     );
     let host = Host::new();
-    let cfg = host.config(&["dc1"], &[("svc_ren$", "k")], "salt-probe = false");
+    let cfg = host.config(&["dc1", "dc2"], &[("svc_ren$", "k")], "salt-probe = false");
     let s = sync(&host, &domain, &cfg, T0 + DAY);
     let e = s.accounts[0].result.as_ref().unwrap_err();
     assert_eq!(e.class(), Class::KeyMismatch, "{e}");
+    assert_eq!(
+        domain.count("connect"),
+        1,
+        "every DC's KDC salts alike: no other asked"
+    );
+    let Error::KeyMismatch(k) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(k.server, "dc1");
+    match &k.refutation {
+        Refutation::WrongKey {
+            kvno: 1,
+            salt,
+            source: SaltSource::Computed { .. },
+            kdc_salt_known: false,
+            ..
+        } => assert_eq!(salt, "EXAMPLE.TESThostsvc_ren.example.test"),
+        other => panic!("{other:?}"),
+    }
     let text = e.to_string();
     assert!(
         text.contains("renamed") && text.contains("salt-probe = true"),
@@ -360,4 +379,68 @@ fn a_dc_behind_the_keytab_does_not_take_the_kvno_back() {
         before,
         "byte-identical"
     );
+}
+
+#[test]
+fn a_kdc_ahead_of_its_directory_refutes_the_kvno_and_another_dc_is_asked() {
+    let domain = Domain::new(
+        &["dc1", "dc2"],
+        vec![Gmsa::new("svc_web$", T0, 30 * DAY, 1)],
+        T0,
+    );
+    let host = Host::new();
+    let cfg = host.config(&["dc1", "dc2"], &[("svc_web$", "k")], "");
+    ok(&sync(&host, &domain, &cfg, T0 + 20 * DAY));
+    let before = std::fs::read(host.path("k")).unwrap();
+    // dc1's KDC already has kvno 2 while its directory still says 1 (outside the last
+    // minutes): the keys about to be written are kvno 1. dc2 agrees with itself: its answer
+    // is used.
+    domain.dc("dc1").kdc_ahead.set(15 * DAY);
+    domain.take_journal();
+    let s = sync(&host, &domain, &cfg, T0 + 20 * DAY + 60);
+    ok(&s);
+    assert_eq!(s.accounts[0].server.as_deref(), Some("dc2"));
+    assert_eq!(domain.count("fetch dc2"), 1);
+    assert_eq!(
+        std::fs::read(host.path("k")).unwrap(),
+        before,
+        "nothing to change"
+    );
+
+    // Both DCs mid-replication: the account fails with dc2's refutation, nothing is written.
+    domain.dc("dc2").kdc_ahead.set(15 * DAY);
+    let s = sync(&host, &domain, &cfg, T0 + 20 * DAY + 120);
+    let e = s.accounts[0].result.as_ref().unwrap_err();
+    let Error::KeyMismatch(k) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        k.server, "dc1",
+        "the first answer is kept when no other is better"
+    );
+    assert_eq!(
+        k.refutation,
+        Refutation::UnknownKvno {
+            kdc_kvno: Some(2),
+            written: vec![1],
+            directory_kvno: 1
+        }
+    );
+    assert!(
+        k.hint().contains("directory and its KDC disagree"),
+        "{}",
+        k.hint()
+    );
+    let text = e.to_string();
+    assert!(
+        text.starts_with("svc_web$: the KDC on dc1 issues tickets under kvno 2")
+            && text.contains("The keytab was left untouched."),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(host.path("k")).unwrap(),
+        before,
+        "byte-identical"
+    );
+    // A refuted salt (the probe off, a renamed account) is the same on every DC: not asked.
 }

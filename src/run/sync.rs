@@ -16,7 +16,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod refuted;
 mod trust;
+
+pub use refuted::{KeyRefuted, Refutation, SaltSource};
 
 pub use trust::probe_salt as kdc_salt;
 pub use trust::{Checked, check as check_keys};
@@ -320,14 +323,16 @@ pub fn run_with<D: Directory>(
     }
 
     // A DC that reports an older kvno than the keytab holds is behind (replication lag, a
-    // restore from backup): ask the other DCs for those accounts, and keep the newest answer.
-    let behind = |f: &Fetched, acc: &Account| match &f.result {
-        Ok((_, s)) => held_kvno(&acc.keytab, &s.principal).filter(|held| *held > s.kvno),
-        Err(_) => None,
+    // restore from backup), and a DC whose KDC refutes the keys its directory gave is
+    // mid-replication: ask the other DCs for those accounts, and keep the newest answer.
+    let ask_elsewhere = |f: &Fetched, acc: &Account| match &f.result {
+        Ok((_, s)) => held_kvno(&acc.keytab, &s.principal).is_some_and(|held| held > s.kvno),
+        Err(Error::KeyMismatch(k)) => k.another_dc_may_agree(),
+        Err(_) => false,
     };
     while lost.is_none() && session.has_more_servers() {
         let pending: Vec<usize> = (0..accounts.len())
-            .filter(|i| behind(&fetched[*i], accounts[*i]).is_some())
+            .filter(|i| ask_elsewhere(&fetched[*i], accounts[*i]))
             .collect();
         if pending.is_empty() {
             break;
@@ -335,13 +340,15 @@ pub fn run_with<D: Directory>(
         let from = session.server().to_string();
         if let Err(e) = session.failover(None) {
             log::warn(
-                "no other domain controller to ask about the accounts it is behind on",
+                "no other domain controller to ask about the accounts the one asked is behind \
+                 on or whose keys its KDC refuted",
                 &[("server", &from), ("error", &e)],
             );
             break;
         }
         log::info(
-            "asking another domain controller: the one asked is behind the keytab",
+            "asking another domain controller: the one asked is behind the keytab, or its KDC \
+             refuted the keys its directory gave",
             &[("from", &from), ("server", &session.server())],
         );
         for i in pending {
@@ -350,6 +357,7 @@ pub fn run_with<D: Directory>(
                 fetch_with_failover(session, cfg, accounts[i], &realm, &mut lost, &mut f.asked);
             let better = match (&result, &f.result) {
                 (Ok((_, new)), Ok((_, old))) => new.kvno > old.kvno,
+                (Ok(_), Err(_)) => true,
                 _ => false,
             };
             if better {

@@ -47,6 +47,9 @@ pub struct Dc {
     pub name: String,
     /// Its replica answers as the domain was this many seconds ago.
     pub lag: Cell<u64>,
+    /// Its KDC answers as the domain will be this many seconds later than its directory
+    /// (a directory and a KDC that disagree: replication in progress).
+    pub kdc_ahead: Cell<u64>,
     pub fault: Cell<Fault>,
 }
 
@@ -212,6 +215,7 @@ impl Domain {
                 .map(|n| Dc {
                     name: n.to_string(),
                     lag: Cell::new(0),
+                    kdc_ahead: Cell::new(0),
                     fault: Cell::new(Fault::None),
                 })
                 .collect(),
@@ -329,6 +333,11 @@ impl Bound<'_> {
         self.domain.now.get().saturating_sub(lag)
     }
 
+    /// The instant the DC's KDC answers as of.
+    fn kdc_seen(&self) -> u64 {
+        self.seen() + self.dc().map_or(0, |d| d.kdc_ahead.get())
+    }
+
     fn frozen(&self) -> Option<DirectoryError> {
         let dc = self.dc()?;
         match dc.fault.get() {
@@ -424,7 +433,7 @@ impl Directory for Bound<'_> {
         if let Some(e) = self.frozen() {
             return Err(e.to_string());
         }
-        let t = self.seen();
+        let t = self.kdc_seen();
         let Some(a) = self.account(name) else {
             return Ok(ProbeReply::Error {
                 code: 6,
@@ -457,7 +466,7 @@ impl Directory for Bound<'_> {
         if let Some(e) = self.frozen() {
             return Err(e.to_string());
         }
-        let t = self.seen();
+        let t = self.kdc_seen();
         let name = principal.split('@').next().unwrap_or(principal);
         let a = self
             .domain

@@ -433,7 +433,7 @@ fn account(r: &mut Report, cfg: &Config, acc: &Account, session: Option<&mut Ses
             format!("the keys cannot be checked: {why}"),
             "let this host get service tickets for the account from the DC's KDC (port 88)".into(),
         ),
-        Err(Error::KeyMismatch { detail, hint, .. }) => r.fail(section, what, detail, hint),
+        Err(Error::KeyMismatch(k)) => r.fail(section, what, k.detail(), k.hint().into()),
         Err(e) => r.fail(
             section,
             what,

@@ -2,6 +2,7 @@
 //! a ticket it issues for the account, decrypted with the keys about to be written.
 
 use super::key_salts;
+use super::refuted::{KeyRefuted, Refutation, SaltSource};
 use crate::blob::ManagedPassword;
 use crate::confirm::{self, Candidate, Verdict};
 use crate::directory::{AccountRecord, Directory};
@@ -132,17 +133,17 @@ pub fn check(
             &previous_salt
         }
     };
-    let salt_words = |k: u32| match (probe, k > rec.kvno) {
-        (_, true) => format!(
-            "salt {:?} (from the account's current name: the KDC salts a new password so)",
-            salt_of(k)
-        ),
-        (Ok(_), false) => format!("salt {:?} (as the KDC said)", salt_of(k)),
-        (Err(why), false) => format!(
-            "salt {:?} (computed from the account's name, because the KDC's salt could not be \
-             read: {why})",
-            salt_of(k)
-        ),
+    let source = |k: u32| match (probe, k > rec.kvno) {
+        (_, true) => SaltSource::NewName,
+        (Ok(_), false) => SaltSource::Kdc,
+        (Err(why), false) => SaltSource::Computed { why: why.clone() },
+    };
+    let refuted = |refutation| {
+        Error::KeyMismatch(KeyRefuted {
+            account: sam.clone(),
+            server: server.clone(),
+            refutation,
+        })
     };
     match verdict {
         Verdict::Confirmed { kvno, enctype } => Ok(Checked::Confirmed { kvno, enctype }),
@@ -154,45 +155,17 @@ pub fn check(
         {
             Ok(Checked::KeptActive { kvno: k })
         }
-        Verdict::UnknownKvno { kvno: k, written } => {
-            let written: Vec<String> = written.iter().map(u32::to_string).collect();
-            Err(Error::KeyMismatch {
-                account: sam.clone(),
-                detail: format!(
-                    "the KDC on {server} issues tickets under kvno {}, but the keys about to \
-                     be written are kvno {} (msDS-KeyVersionNumber {})",
-                    k.map_or_else(|| "(none)".to_string(), |k| k.to_string()),
-                    written.join(" and "),
-                    rec.kvno
-                ),
-                hint: "Likely cause: this DC's directory and its KDC disagree (replication in \
-                       progress, or a DC that is behind). Run again later, or list another DC \
-                       in `servers`."
-                    .into(),
-            })
-        }
-        Verdict::WrongKey { kvno: k, enctype } => Err(Error::KeyMismatch {
-            account: sam.clone(),
-            detail: format!(
-                "a ticket from the KDC on {server} (kvno {k}, {}) does not decrypt with the key \
-                 derived from the blob's password with {}",
-                enctype.name(),
-                salt_words(k)
-            ),
-            hint: match probe {
-                Err(_) => "Likely cause: the account was renamed (sAMAccountName) after its \
-                           password was set, and the KDC still salts its keys with the old \
-                           name; its keys follow the new name after the next password change. \
-                           Let the salt probe through (salt-probe = true; an AS-REQ without \
-                           pre-authentication to the DC's port 88) so the KDC's salt is used, \
-                           or wait for the next rotation."
-                    .into(),
-                Ok(_) => "Likely cause: this DC's KDC holds another password than its directory \
-                          hands out (replication in progress, a DC that is behind, or a \
-                          password change between the reads). Run again later, or list \
-                          another DC in `servers`."
-                    .into(),
-            },
-        }),
+        Verdict::UnknownKvno { kvno: k, written } => Err(refuted(Refutation::UnknownKvno {
+            kdc_kvno: k,
+            written,
+            directory_kvno: rec.kvno,
+        })),
+        Verdict::WrongKey { kvno: k, enctype } => Err(refuted(Refutation::WrongKey {
+            kvno: k,
+            enctype,
+            salt: salt_of(k).clone(),
+            source: source(k),
+            kdc_salt_known: probe.is_ok(),
+        })),
     }
 }
