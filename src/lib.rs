@@ -9,8 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub use gmsa_core::{
-    account, blob, blobfile, confirm, crypto, defaults, enctype, keytab, krbmsg, options, plan,
-    schedule, secret, timefmt,
+    account, blob, blobfile, confirm, crypto, dc_name, defaults, enctype, exit, keytab, krbmsg,
+    options, plan, schedule, secret, timefmt,
 };
 pub use gmsa_sys as sys;
 
@@ -19,7 +19,6 @@ pub mod config;
 pub mod directory;
 pub mod doctor;
 pub mod error;
-pub mod exit;
 pub mod log;
 pub mod run;
 pub mod store;

@@ -10,6 +10,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::doctor::sandbox::drop_in_fix;
 use crate::error::Error;
 use crate::log;
+use crate::store::ids::ConfigIds;
 use clap::Args;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -70,7 +71,7 @@ fn program_exists(prog: &str) -> bool {
 /// Errors (would fail every run) and warnings (would fail until the host is set up).
 pub fn host_checks(cfg: &Config, sb: &SandboxSource) -> (Vec<ConfigError>, Vec<String>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
-    if let Some(ca) = &cfg.ca_file
+    if let Some(ca) = &cfg.directory.ca_file
         && let Err(e) = std::fs::File::open(ca)
     {
         errors.push(error(
@@ -79,11 +80,11 @@ pub fn host_checks(cfg: &Config, sb: &SandboxSource) -> (Vec<ConfigError>, Vec<S
             format!("cannot read {}: {e}", ca.display()),
         ));
     }
-    if !cfg.accounts.is_empty() && !cfg.client_keytab.exists() {
+    if !cfg.accounts.is_empty() && !cfg.directory.client_keytab.exists() {
         warnings.push(format!(
             "client-keytab {} does not exist: every sync fails until the host is joined (realm \
              join DOMAIN, or adcli join)",
-            cfg.client_keytab.display()
+            cfg.directory.client_keytab.display()
         ));
     }
     let mut outside: Vec<&Path> = Vec::new();

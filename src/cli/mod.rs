@@ -13,6 +13,8 @@ use crate::log;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// The keytab mode and owner rules are the configuration's (`gmsa_core::config`).
+pub use crate::config::{ALLOWED_MODES, parse_id, parse_mode};
 pub use derive::DeriveArgs;
 pub use show::ShowArgs;
 
@@ -148,44 +150,6 @@ pub struct FileArgs {
     /// only for the owner; everything else is refused).
     #[arg(long, default_value = crate::defaults::KEYTAB_MODE_TEXT, value_parser = parse_mode, requires = "account")]
     pub mode: u32,
-}
-
-/// The keytab modes allowed: read for the owner and the group, write only for the owner.
-pub const ALLOWED_MODES: [u32; 4] = [0o400, 0o440, 0o600, 0o640];
-
-/// Parses an octal keytab mode such as `0640` or `640`, and applies the mode policy: setuid,
-/// setgid, sticky, execute, group write and any bit for others are refused.
-pub fn parse_mode(s: &str) -> Result<u32, String> {
-    let digits = s.strip_prefix("0o").unwrap_or(s);
-    let policy = "keytab modes grant read to the owner and the group and write only to the \
-                  owner: use 0400, 0440, 0600 or 0640";
-    match u32::from_str_radix(digits, 8) {
-        Ok(m) if ALLOWED_MODES.contains(&m) => Ok(m),
-        Ok(m) if m <= 0o7777 => Err(format!("{s:?} ({m:04o}) is refused: {policy}")),
-        _ => Err(format!("{s:?} is not an octal file mode; {policy}")),
-    }
-}
-
-/// Checks a user or group given as a name or a number. `4294967295` is `(uid_t)-1`, which
-/// chown(2) reads as "no change": refused rather than silently ignored.
-pub fn parse_id(s: &str) -> Result<String, String> {
-    if s.trim().is_empty() {
-        return Err("must not be empty".into());
-    }
-    if s.chars().any(char::is_control) || s.len() > 256 {
-        return Err(format!(
-            "{} is not a user or group name",
-            crate::account::quoted(s)
-        ));
-    }
-    if let Ok(n) = s.parse::<u64>()
-        && n >= u64::from(u32::MAX)
-    {
-        return Err(format!(
-            "{s} is not a valid id: 4294967295 is (uid_t)-1, which chown reads as \"no change\""
-        ));
-    }
-    Ok(s.to_string())
 }
 
 /// Parses a number in decimal or `0x` hex.

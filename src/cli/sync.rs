@@ -2,7 +2,7 @@
 //! ([`crate::run::scheduled`]) or a one-off sync ([`crate::run::sync`]).
 
 use super::{FileArgs, parse_u32};
-use crate::config::{Account, Config, Protection, Spns};
+use crate::config::{Account, Config, DirectoryOptions, Protection, Spns};
 use crate::defaults;
 use crate::enctype::Enctype;
 use crate::error::Error;
@@ -10,6 +10,7 @@ use crate::run::scheduled::{lingering, outcome, report};
 use crate::run::sync;
 use crate::run::{keytab_time, unix_now};
 use crate::schedule;
+use crate::store::ids::ConfigIds;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -105,19 +106,21 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
     crate::store::fsio::check_target_name(keytab)?;
     Ok(Config {
         path: PathBuf::from("(command line)"),
-        client_keytab: a.client_keytab.clone(),
-        client_principal: a.client_principal.clone(),
-        servers: a.servers.clone(),
-        domain: a.domain.clone(),
-        site: a.site.clone(),
-        realm: a.realm.as_ref().map(|r| r.to_ascii_uppercase()),
-        protection: match a.protection {
-            ProtectionArg::Seal => Protection::Seal,
-            ProtectionArg::Ldaps => Protection::Ldaps,
-            ProtectionArg::Starttls => Protection::StartTls,
+        directory: DirectoryOptions {
+            client_keytab: a.client_keytab.clone(),
+            client_principal: a.client_principal.clone(),
+            servers: a.servers.clone(),
+            domain: a.domain.clone(),
+            site: a.site.clone(),
+            protection: match a.protection {
+                ProtectionArg::Seal => Protection::Seal,
+                ProtectionArg::Ldaps => Protection::Ldaps,
+                ProtectionArg::Starttls => Protection::StartTls,
+            },
+            ca_file: a.ca_file.clone(),
+            timeout: Duration::from_secs(u64::from(a.timeout_seconds.max(1))),
         },
-        ca_file: a.ca_file.clone(),
-        timeout: Duration::from_secs(u64::from(a.timeout_seconds.max(1))),
+        realm: a.realm.as_ref().map(|r| r.to_ascii_uppercase()),
         state_dir: defaults::STATE_DIR.into(),
         metrics_file: None,
         recheck: defaults::RECHECK,

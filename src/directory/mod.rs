@@ -25,7 +25,7 @@ pub mod seal;
 pub mod seam;
 
 /// A configuration concept, defined in the core (`gmsa_core::options`).
-pub use crate::options::Protection;
+pub use crate::options::{DirectoryOptions, Protection};
 pub use error::{Attempt, DirectoryError};
 pub use ldap::search::AccountRecord;
 pub use seam::Directory;
@@ -39,40 +39,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
-/// Where and how to connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientOptions {
-    /// The host keytab to authenticate from.
-    pub client_keytab: PathBuf,
-    /// Default: the keytab's `NAME$@REALM` entry.
-    pub client_principal: Option<String>,
-    /// DC host names (`host` or `host:port`), tried in order; empty = DNS SRV discovery.
-    pub servers: Vec<String>,
-    /// DNS domain for SRV discovery; default: the client principal's realm, lower-cased.
-    pub domain: Option<String>,
-    /// AD site for SRV discovery; its DCs are tried first, the domain's if it has none.
-    pub site: Option<String>,
-    pub protection: Protection,
-    /// PEM CA certificates for LDAPS/StartTLS; when set, only these are trusted.
-    pub ca_file: Option<PathBuf>,
-    /// Limit for each network step: DNS, TCP connect, each KDC exchange, TLS, bind, each search.
-    pub timeout: Duration,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            client_keytab: PathBuf::from(defaults::CLIENT_KEYTAB),
-            client_principal: None,
-            servers: Vec::new(),
-            domain: None,
-            site: None,
-            protection: defaults::PROTECTION,
-            ca_file: None,
-            timeout: defaults::TIMEOUT,
-        }
-    }
-}
+/// The options type is the core's, shared with the configuration (`Config::directory`).
+pub type ClientOptions = crate::options::DirectoryOptions;
 
 /// After a failover found no DC left, the session has no link to ask.
 pub(crate) const NO_LINK: &str = "no domain controller left in this session";
@@ -163,7 +131,7 @@ impl Session {
     /// Checks the client keytab, then tries each DC in turn until one gives this host its
     /// tickets, binds and is proven confidential. Failures of the host's own credentials (a
     /// wrong key, an unknown or disabled account) stop the failover: every DC would say the same.
-    pub fn connect(opts: &ClientOptions) -> Result<Session, DirectoryError> {
+    pub fn connect(opts: &DirectoryOptions) -> Result<Session, DirectoryError> {
         let started = Instant::now();
         if opts.timeout.is_zero() {
             return Err(DirectoryError::BadOption(

@@ -17,6 +17,7 @@ use crate::schedule::{
     self, Backoff, Policy, jitter_fraction, next_after_failure, next_after_success,
     next_while_behind, stay_until,
 };
+use crate::store::ids::ConfigIds;
 use crate::store::metrics;
 use crate::store::state;
 use crate::timefmt::rfc3339;

@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::exit::Class;
 use crate::log;
 use crate::store::fsio::Outcome;
+use crate::store::ids::AccountIds;
 use crate::store::keytab_file::{self, Change};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -84,18 +85,9 @@ impl Summary {
     }
 }
 
-/// Client options from the configuration.
+/// Client options from the configuration: the configuration holds them as they are.
 pub fn client_options(cfg: &Config) -> ClientOptions {
-    ClientOptions {
-        client_keytab: cfg.client_keytab.clone(),
-        client_principal: cfg.client_principal.clone(),
-        servers: cfg.servers.clone(),
-        domain: cfg.domain.clone(),
-        site: cfg.site.clone(),
-        protection: cfg.protection,
-        ca_file: cfg.ca_file.clone(),
-        timeout: cfg.timeout,
-    }
+    cfg.directory.clone()
 }
 
 /// The kvno of the blob's current password, and the salts of its keys and of the previous

@@ -1,8 +1,48 @@
 //! User and group names to ids, on this host (NSS through nix): the one lookup a
 //! configuration's `owner` and `group` need. A number is taken as the id itself.
 
-use super::fsio::FsError;
+use super::fsio::{FsError, Ownership};
+use crate::config::{Account, Config};
 use std::path::Path;
+
+/// An account's owner and group as ids on this host (the configuration, in the core, holds
+/// names; the lookup is I/O).
+pub trait AccountIds {
+    /// Owner and group resolved to ids on this host.
+    fn ownership(&self) -> Result<Ownership, FsError>;
+}
+
+impl AccountIds for Account {
+    fn ownership(&self) -> Result<Ownership, FsError> {
+        Ok(Ownership {
+            uid: self
+                .owner
+                .as_deref()
+                .map(|u| resolve_user(u, &self.keytab))
+                .transpose()?,
+            gid: self
+                .group
+                .as_deref()
+                .map(|g| resolve_group(g, &self.keytab))
+                .transpose()?,
+            mode: self.mode,
+        })
+    }
+}
+
+/// Every owner and group of a configuration, checked on this host.
+pub trait ConfigIds {
+    /// Checks that every owner and group exists on this host.
+    fn resolve_ids(&self) -> Result<(), FsError>;
+}
+
+impl ConfigIds for Config {
+    fn resolve_ids(&self) -> Result<(), FsError> {
+        self.accounts
+            .iter()
+            .try_for_each(|a| a.ownership().map(|_| ()))
+    }
+}
 
 /// Resolves a user name or numeric uid.
 pub fn resolve_user(spec: &str, path: &Path) -> Result<u32, FsError> {

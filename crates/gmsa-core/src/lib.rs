@@ -8,7 +8,9 @@
 //! - [`account`], [`plan`]: principals for an account and the keytab a sync should leave;
 //! - [`schedule`], [`timefmt`]: when to ask a DC again, and time as text;
 //! - [`secret`]: zeroizing holders for key material;
-//! - [`defaults`], [`options`]: every default once, and how the directory is reached.
+//! - [`config`], [`defaults`], [`options`], [`dc_name`]: the configuration file's text and
+//!   meaning, every default once, how the directory is reached, DC host names;
+//! - [`exit`]: the exit code of each class of failure.
 //!
 //! No file, network, process, environment or clock access (clippy.toml beside Cargo.toml lists
 //! the forbidden calls; `tests/core-lint.sh` proves the list bites) and no `unsafe`
@@ -18,10 +20,13 @@
 pub mod account;
 pub mod blob;
 pub mod blobfile;
+pub mod config;
 pub mod confirm;
 pub mod crypto;
+pub mod dc_name;
 pub mod defaults;
 pub mod enctype;
+pub mod exit;
 pub mod keytab;
 pub mod krbmsg;
 pub mod options;

@@ -1,8 +1,46 @@
-//! How the daemon reaches the directory: the confidentiality of the LDAP connection
-//! ([`Protection`]).
+//! How the daemon reaches the directory: which DCs, as whom, and how the LDAP connection is
+//! kept confidential. One type, [`DirectoryOptions`], is both what the configuration file's
+//! top-level keys resolve to (`Config::directory`) and what the directory client connects with.
 
 use crate::defaults;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
+
+/// Where and how to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryOptions {
+    /// The host keytab to authenticate from (`client-keytab`).
+    pub client_keytab: PathBuf,
+    /// Default: the keytab's `NAME$@REALM` entry.
+    pub client_principal: Option<String>,
+    /// DC host names (`host` or `host:port`), tried in order; empty = DNS SRV discovery.
+    pub servers: Vec<String>,
+    /// DNS domain for SRV discovery; default: the client principal's realm, lower-cased.
+    pub domain: Option<String>,
+    /// AD site for SRV discovery; its DCs are tried first, the domain's if it has none.
+    pub site: Option<String>,
+    pub protection: Protection,
+    /// PEM CA certificates for LDAPS/StartTLS; when set, only these are trusted.
+    pub ca_file: Option<PathBuf>,
+    /// Limit for each network step: DNS, TCP connect, each KDC exchange, TLS, bind, each search.
+    pub timeout: Duration,
+}
+
+impl Default for DirectoryOptions {
+    fn default() -> Self {
+        DirectoryOptions {
+            client_keytab: PathBuf::from(defaults::CLIENT_KEYTAB),
+            client_principal: None,
+            servers: Vec::new(),
+            domain: None,
+            site: None,
+            protection: defaults::PROTECTION,
+            ca_file: None,
+            timeout: defaults::TIMEOUT,
+        }
+    }
+}
 
 /// How the LDAP connection is kept confidential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

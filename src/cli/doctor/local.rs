@@ -6,6 +6,7 @@ use crate::config::{Account, Config};
 use crate::directory::kerberos::client::{self, ClientIdentity};
 use crate::doctor::sandbox::{self, SERVICE, Sandbox, TIMER};
 use crate::doctor::{Report, Verdict};
+use crate::store::ids::AccountIds;
 use crate::store::state;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,14 +16,17 @@ const SCHEDULE: &str = "schedule";
 /// The host keytab is readable and has the machine account's key.
 pub fn host_keytab(r: &mut Report, cfg: &Config) -> Option<ClientIdentity> {
     let what = "host keytab";
-    match client::resolve(&cfg.client_keytab, cfg.client_principal.as_deref()) {
+    match client::resolve(
+        &cfg.directory.client_keytab,
+        cfg.directory.client_principal.as_deref(),
+    ) {
         Ok(id) => {
             r.pass(
                 FILES,
                 what,
                 format!(
                     "{} has a key for {}",
-                    cfg.client_keytab.display(),
+                    cfg.directory.client_keytab.display(),
                     id.principal
                 ),
             );

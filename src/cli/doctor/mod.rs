@@ -109,7 +109,7 @@ fn check_config(r: &mut Report, a: &DoctorArgs) -> Option<Config> {
             "{} parses: {} account(s), protection {}",
             cfg.path.display(),
             cfg.accounts.len(),
-            cfg.protection
+            cfg.directory.protection
         ),
     );
     if let Ok(md) = std::fs::metadata(&cfg.path) {

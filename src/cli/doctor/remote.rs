@@ -26,7 +26,7 @@ pub fn check(
     sb: &SandboxSource,
 ) {
     let opts = client_options(cfg);
-    let probe = match Probe::new(cfg.timeout) {
+    let probe = match Probe::new(cfg.directory.timeout) {
         Ok(p) => p,
         Err(e) => {
             r.fail(DCS, "runtime", e.to_string(), "report this as a bug".into());
@@ -51,10 +51,10 @@ fn dc_list(
     identity: Option<&ClientIdentity>,
     probe: &Probe,
 ) -> Vec<Candidate> {
-    let port = cfg.protection.default_port();
-    if !cfg.servers.is_empty() {
+    let port = cfg.directory.protection.default_port();
+    if !cfg.directory.servers.is_empty() {
         let mut out = Vec::new();
-        for s in &cfg.servers {
+        for s in &cfg.directory.servers {
             match discover::parse_server(s, port) {
                 Ok(c) => out.push(c),
                 Err(e) => r.fail(
@@ -72,7 +72,7 @@ fn dc_list(
         );
         return out;
     }
-    let domain = match (&cfg.domain, identity) {
+    let domain = match (&cfg.directory.domain, identity) {
         (Some(d), _) => d.trim_end_matches('.').to_ascii_lowercase(),
         (None, Some(id)) => id.realm.to_ascii_lowercase(),
         (None, None) => {
@@ -85,9 +85,9 @@ fn dc_list(
         }
     };
     let port_override =
-        (cfg.protection == Protection::Ldaps).then_some(crate::defaults::LDAPS_PORT);
+        (cfg.directory.protection == Protection::Ldaps).then_some(crate::defaults::LDAPS_PORT);
     let mut out: Vec<Candidate> = Vec::new();
-    for name in discover::srv_names(&domain, cfg.site.as_deref()) {
+    for name in discover::srv_names(&domain, cfg.directory.site.as_deref()) {
         let is_site = name.contains("._sites.");
         let what = if is_site { "DNS SRV (site)" } else { "DNS SRV" };
         match probe.srv(&name) {
@@ -161,7 +161,7 @@ fn ports(r: &mut Report, cfg: &Config, dcs: &[Candidate], probe: &Probe) -> Vec<
                 format!(
                     "this host must reach the DC on TCP 88 (Kerberos) and {} ({}): check the DC \
                      is running and firewalls between them",
-                    c.port, cfg.protection
+                    c.port, cfg.directory.protection
                 ),
             );
         }
@@ -198,7 +198,7 @@ fn clock(r: &mut Report, cfg: &Config, dcs: &[Candidate], probe: &Probe) {
                 fix,
             );
         }
-        Err(e) if cfg.protection == Protection::Ldaps => r.skip(
+        Err(e) if cfg.directory.protection == Protection::Ldaps => r.skip(
             TIME,
             what,
             format!("cannot read the DC's time over plain LDAP port {LDAP_PORT}: {e}"),
