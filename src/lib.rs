@@ -9,8 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub use gmsa_core::{
-    account, blob, blobfile, confirm, crypto, dc_name, defaults, enctype, exit, keytab, krbmsg,
-    options, plan, schedule, secret, timefmt,
+    account, blob, blobfile, confirm, crypto, dc_name, defaults, enctype, exit, health, keytab,
+    krbmsg, options, plan, schedule, secret, state, timefmt,
 };
 pub use gmsa_sys as sys;
 

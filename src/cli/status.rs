@@ -6,6 +6,7 @@
 
 use crate::config;
 use crate::error::Error;
+use crate::health::{self, Health};
 use crate::store::state;
 use crate::timefmt::rfc3339;
 use clap::Args;
@@ -28,14 +29,6 @@ pub const JSON_SCHEMA: u32 = 1;
 /// Nagios UNKNOWN: no account is configured, so there is nothing to judge (a fresh install).
 pub const EXIT_NOT_CONFIGURED: u8 = 3;
 
-/// Health of one account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Health {
-    Ok,
-    Warning,
-    Stale,
-}
-
 /// Returns the process exit code (0, 1, 2 or 3) on success.
 pub fn run(a: StatusArgs) -> Result<u8, Error> {
     let cfg = config::load(&a.config)?;
@@ -49,18 +42,9 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
     for acc in &cfg.accounts {
         let e = st.accounts.get(&acc.name);
         // The keytab on disk, not the state file, says whether the account is usable.
-        let disk = state::OnDisk::read(acc, e);
+        let disk = state::read_on_disk(acc, e);
         let problem = state::keytab_problem(e, &disk);
-        let health = match e {
-            _ if problem.is_some() => Health::Stale,
-            None => Health::Stale,
-            Some(e) if e.last_success.is_none() => Health::Stale,
-            Some(e) if now > e.next_query.saturating_add(cfg.stale_after.as_secs()) => {
-                Health::Stale
-            }
-            Some(e) if e.consecutive_failures > 0 || e.behind.is_some() => Health::Warning,
-            Some(_) => Health::Ok,
-        };
+        let health = health::judge(e, problem.is_some(), cfg.stale_after, now);
         worst = worst.max(health);
         let kvnos = disk.present().then_some(&disk.kvnos);
         rows.push(serde_json::json!({

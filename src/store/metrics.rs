@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::store::fsio::{self, Ownership};
-use crate::store::state::{OnDisk, State};
+use crate::store::state::{OnDisk, State, read_on_disk};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -141,7 +141,7 @@ fn sample(out: &mut String, name: &str, account: &str, keytab: &Path, v: u64) {
 pub fn on_disk(cfg: &Config, state: &State) -> BTreeMap<String, OnDisk> {
     cfg.accounts
         .iter()
-        .map(|a| (a.name.clone(), OnDisk::read(a, state.accounts.get(&a.name))))
+        .map(|a| (a.name.clone(), read_on_disk(a, state.accounts.get(&a.name))))
         .collect()
 }
 

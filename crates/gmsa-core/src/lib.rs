@@ -10,6 +10,8 @@
 //! - [`secret`]: zeroizing holders for key material;
 //! - [`config`], [`defaults`], [`options`], [`dc_name`]: the configuration file's text and
 //!   meaning, every default once, how the directory is reached, DC host names;
+//! - [`state`], [`health`]: the state file's model and rules (due, backoff, what a keytab
+//!   lacks), and whether an account is ok, worth a warning or stale;
 //! - [`exit`]: the exit code of each class of failure.
 //!
 //! No file, network, process, environment or clock access (clippy.toml beside Cargo.toml lists
@@ -27,12 +29,14 @@ pub mod dc_name;
 pub mod defaults;
 pub mod enctype;
 pub mod exit;
+pub mod health;
 pub mod keytab;
 pub mod krbmsg;
 pub mod options;
 pub mod plan;
 pub mod schedule;
 pub mod secret;
+pub mod state;
 pub mod timefmt;
 
 #[cfg(test)]
