@@ -8,7 +8,7 @@
 //! bytes.
 
 use gmsa_keytab::directory::DirectoryError;
-use gmsa_keytab::directory::ldap::search::read_naming_context;
+use gmsa_keytab::directory::ldap::search::{read_naming_context, read_naming_context_via};
 use gmsa_keytab::exit::Class;
 use ldap3::{LdapConnAsync, LdapConnSettings};
 use std::io::{Read, Write};
@@ -377,6 +377,59 @@ fn run_case(case: &Case) -> (Result<String, DirectoryError>, Duration, usize, St
     drop(rt);
     let _ = server.join();
     (result, took, sent.load(Ordering::SeqCst), ended)
+}
+
+/// One case as the daemon runs its connections: ldap3's task under `ldap::driver`, which keeps
+/// why the connection ended, and the read through `read_naming_context_via`.
+fn run_case_with_driver(case: &Case) -> Result<String, DirectoryError> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let behaviour = case.behaviour;
+    let server = std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let _ = s.set_write_timeout(Some(Duration::from_secs(10)));
+            behaviour(&mut s);
+        }
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bind = case.bind;
+    let result = rt.block_on(async move {
+        let settings = LdapConnSettings::new().set_conn_timeout(LIMIT);
+        let (conn, mut ldap) =
+            LdapConnAsync::with_settings(settings, &format!("ldap://127.0.0.1:{port}"))
+                .await
+                .unwrap();
+        let driver = gmsa_keytab::directory::ldap::driver::spawn(conn);
+        if bind {
+            let r = tokio::time::timeout(LIMIT, ldap.simple_bind("", "")).await;
+            assert!(matches!(r, Ok(Ok(ref b)) if b.rc == 0), "bind: {r:?}");
+        }
+        read_naming_context_via(&mut ldap, &driver, "hostile", LIMIT).await
+    });
+    drop(rt);
+    // Not joined: the server thread ends on its own once its sleep is over or the socket gone.
+    drop(server);
+    result
+}
+
+/// Most causes only ldap3's connection task knows: the request itself learns only that its
+/// stream ended. The error the operator reads must name the cause (where the test above finds
+/// it in the task's result), not just "premature end of search stream".
+#[test]
+fn the_error_names_why_the_connection_ended() {
+    for case in CASES.iter().filter(|c| !c.classes.is_empty()) {
+        let e = run_case_with_driver(case).expect_err(case.name);
+        assert!(case.classes.contains(&e.class()), "{}: {e}", case.name);
+        let text = e.to_string();
+        assert!(
+            case.needles.iter().any(|n| text.contains(n)),
+            "{}: {text}",
+            case.name
+        );
+    }
 }
 
 #[test]

@@ -273,9 +273,11 @@ impl Session {
             return Err(DirectoryError::Internal(NO_LINK.into()));
         };
         let guard = link.guard.clone();
+        let driver = link.driver.clone();
         let host = link.host.clone();
-        let transport =
-            move |detail: String| connect::Link::transport_error(guard.as_ref(), &host, detail);
+        let transport = move |detail: String| {
+            connect::Link::transport_error(guard.as_ref(), &host, driver.explain(detail))
+        };
         let mut ctx = search::Ctx {
             ldap: &mut link.ldap,
             server: &link.host,

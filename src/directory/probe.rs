@@ -92,13 +92,11 @@ impl Probe {
                     }
                     Ok(Ok(pair)) => pair,
                 };
-            tokio::spawn(async move {
-                let _ = conn.drive().await;
-            });
+            let driver = super::ldap::driver::spawn(conn);
             let server = c.to_string();
             let transport = |detail: String| DirectoryError::Connection {
                 server: server.clone(),
-                detail,
+                detail: driver.explain(detail),
             };
             let mut ctx = Ctx {
                 ldap: &mut ldap,

@@ -4,6 +4,7 @@
 
 use super::channel_binding::channel_binding_available;
 use super::classify::{bind_error, gss_failure, ldap_open_error};
+use super::driver::{self, Driver};
 use super::search::{self, Ctx};
 use crate::directory::Protection;
 use crate::directory::discover::Candidate;
@@ -35,6 +36,8 @@ pub(crate) struct Plan<'a> {
 pub(crate) struct Link {
     pub ldap: Ldap,
     pub guard: Option<Guard>,
+    /// ldap3's connection task: why the connection ended, for the messages of failed requests.
+    pub driver: Driver,
     pub host: String,
     pub base_dn: String,
     /// This DC's KDC (port 88 on the address LDAP reached), for the salt probe and the key
@@ -219,11 +222,9 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
         Ok(Err(e)) => return Err(ldap_open_error(&host, what, limit, e)),
         Ok(Ok(pair)) => pair,
     };
-    tokio::spawn(async move {
-        // The connection ends when the last handle is dropped; its error, if any, surfaces
-        // on the pending operation.
-        let _ = conn.drive().await;
-    });
+    // The connection ends when the last handle is dropped; its error, if any, is kept for the
+    // message of the operation that fails with it.
+    let driver = driver::spawn(conn);
 
     if plan.protection != Protection::Seal {
         let cert = match timeout(limit, ldap.get_peer_certificate()).await {
@@ -257,7 +258,8 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
     // ldap3 builds the target as "ldap/" + this string.
     let target = format!("{}@{}", c.host, plan.client_realm);
     let cred = cross_krb5::Cred::from(gss_cred);
-    let transport = |detail: String| Link::transport_error(guard.as_ref(), &host, detail);
+    let transport =
+        |detail: String| Link::transport_error(guard.as_ref(), &host, driver.explain(detail));
     match timeout(limit, ldap.sasl_gssapi_cred_bind(cred, &target)).await {
         Err(_) => {
             return Err(DirectoryError::Timeout {
@@ -314,6 +316,7 @@ pub(crate) async fn connect_one(c: &Candidate, plan: &Plan<'_>) -> Result<Link, 
     Ok(Link {
         ldap,
         guard,
+        driver,
         host,
         base_dn,
         kdc: kdc_addr,

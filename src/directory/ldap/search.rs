@@ -3,6 +3,7 @@
 //! results classified by [`super::classify`], all pure.
 
 use super::classify::result_error;
+use super::driver::Driver;
 use super::entry::{Entry, decode_entry};
 use crate::directory::error::DirectoryError;
 use crate::secret::SecretBytes;
@@ -65,7 +66,12 @@ async fn search(
                 after: limit,
             });
         }
-        Ok(Err(e)) => return Err((ctx.on_transport)(format!("{op}: {e}"))),
+        Ok(Err(e)) => {
+            // ldap3's connection task, when it failed, records why in the same poll that ends
+            // this request's stream; one yield lets it finish on any runtime.
+            tokio::task::yield_now().await;
+            return Err((ctx.on_transport)(format!("{op}: {e}")));
+        }
         Ok(Ok(r)) => r,
     };
     if result.1.rc != 0 {
@@ -95,9 +101,21 @@ pub async fn read_naming_context(
     server: &str,
     limit: Duration,
 ) -> Result<String, DirectoryError> {
+    // A driver that never ran adds nothing to a message.
+    read_naming_context_via(ldap, &Driver::default(), server, limit).await
+}
+
+/// [`read_naming_context`] on a connection whose task runs under a [`Driver`]: a transport
+/// failure's message names the cause the connection ended with.
+pub async fn read_naming_context_via(
+    ldap: &mut Ldap,
+    driver: &Driver,
+    server: &str,
+    limit: Duration,
+) -> Result<String, DirectoryError> {
     let transport = |detail: String| DirectoryError::Connection {
         server: server.into(),
-        detail,
+        detail: driver.explain(detail),
     };
     let mut ctx = Ctx {
         ldap,
