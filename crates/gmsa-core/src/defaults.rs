@@ -100,4 +100,43 @@ mod tests {
             assert!(readme.contains(&claim), "README.md lacks {claim:?}");
         }
     }
+
+    /// The packages and the unit create and open up these paths; they must be the defaults.
+    #[test]
+    fn the_packages_and_the_unit_use_these_paths() {
+        let config_dir = CONFIG_PATH.rsplit_once('/').map_or("", |(d, _)| d);
+        let state_name = STATE_DIR.strip_prefix("/var/lib/").unwrap_or("");
+        for (file, text, claims) in [
+            (
+                "systemd/gmsa-keytab.service",
+                include_str!("../../../systemd/gmsa-keytab.service"),
+                vec![
+                    format!("\nStateDirectory={state_name}\n"),
+                    format!("\nReadWritePaths={config_dir}\n"),
+                ],
+            ),
+            (
+                "packaging/rpm/gmsa-keytab.spec",
+                include_str!("../../../packaging/rpm/gmsa-keytab.spec"),
+                vec![
+                    format!("%{{buildroot}}{CONFIG_PATH}\n"),
+                    format!("%{{buildroot}}{STATE_DIR}\n"),
+                ],
+            ),
+            (
+                "packaging/debian/postinst",
+                include_str!("../../../packaging/debian/postinst"),
+                vec![format!("install -d -m 0700 -o root -g root {STATE_DIR}\n")],
+            ),
+            (
+                "Cargo.toml (deb assets)",
+                include_str!("../../../Cargo.toml"),
+                vec![format!("\"{}\", \"644\"]", &CONFIG_PATH[1..])],
+            ),
+        ] {
+            for claim in claims {
+                assert!(text.contains(&claim), "{file} lacks {claim:?}");
+            }
+        }
+    }
 }
