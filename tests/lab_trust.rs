@@ -275,3 +275,127 @@ fn renamed_account_through_the_last_minutes_and_the_rollover() {
     assert!(t.contains("outcome=unchanged"), "{t}");
     lab(&["down"]);
 }
+
+#[test]
+#[ignore = "needs the Samba lab (root); run by tests/run-all.sh"]
+fn a_rename_mid_life_keeps_tickets_of_the_previous_kvno_valid_after_the_rollover() {
+    // A pristine domain; svc_aes$ (0x18) is renamed in its second epoch, when the blob carries
+    // the previous password too (Samba sends it once the account is older than an interval).
+    lab(&["down"]);
+    lab(&["up"]);
+    let s = Scratch::new();
+    let kt = s.path("aes.keytab");
+    let spn = "HTTP/aes.example.test";
+    let cfg = s.config(SERVER, &account("svc_aes$", &kt, ""));
+    let o = s.gmsa(&["sync", "--config", cfg.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let first_end = field(&text(&o), "rotation_in_s");
+
+    // A day into epoch 2.
+    let at = first_end + 86_400;
+    lab(&["restart", "--faketime", &format!("+{at}")]);
+    let t = debug_sync(&s, &cfg, &["--force"]);
+    let synced = t
+        .lines()
+        .find(|l| l.contains("account synced"))
+        .unwrap_or("");
+    assert_eq!(field(synced, "kvno"), 2, "{t}");
+    let second_end = at + field(synced, "rotation_in_s");
+    let before_rename = s.path("before-rename.keytab");
+    fs::copy(&kt, &before_rename).unwrap();
+
+    // Renamed to svc_aesnew$ (the DC stopped while its database is edited).
+    {
+        let _stopped = DcStopped::new();
+        let sam = run_dir().join("dc/private/sam.ldb");
+        let o = s.exec(
+            &[
+                "bash",
+                "-c",
+                &format!(
+                    "ldbmodify -H {} <<'EOF'\ndn: CN=svc_aes,CN=Managed Service Accounts,\
+                     DC=example,DC=test\nchangetype: modify\nreplace: sAMAccountName\n\
+                     sAMAccountName: svc_aesnew$\nEOF",
+                    sam.display()
+                ),
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    // After the rename the KDC still issues kvno 2 under the old name's salt: the keytab
+    // written before the rename validates a new ticket.
+    let o = Scratch::new().kvno_k(&before_rename, spn);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("kvno = 2, keytab entry valid"),
+        "{}",
+        text(&o)
+    );
+    // From now on a keytab of the new name only: MIT's acceptor tries every entry of the
+    // ticket's enctype, so the old name's entries would validate kvno 2 tickets by themselves.
+    let kt = s.path("aesnew.keytab");
+    let cfg = s.config(SERVER, &account("svc_aesnew$", &kt, ""));
+    // An hour before the rollover: the KDC still salts kvno 2 with the old name, and a client
+    // gets (and keeps) a service ticket under kvno 2.
+    lab(&["restart", "--faketime", &format!("+{}", second_end - 3600)]);
+    let t = debug_sync(&s, &cfg, &["--force"]);
+    assert!(
+        t.contains("keys confirmed by the KDC") && t.contains("kvno=2"),
+        "{t}"
+    );
+    let k = s.exec(
+        &[
+            "kinit",
+            "-k",
+            "-t",
+            host_keytab().to_str().unwrap(),
+            "host1$@EXAMPLE.TEST",
+        ],
+        &[],
+    );
+    assert!(k.status.success(), "{}", text(&k));
+    let o = s.exec(&["kvno", spn], &[]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("kvno = 2"),
+        "{}",
+        text(&o)
+    );
+
+    // In the last minutes: kvno 3 (the next password) is written with the new name's salt.
+    lab(&["restart", "--faketime", &format!("+{}", second_end - 150)]);
+    let t = debug_sync(&s, &cfg, &["--force"]);
+    assert!(t.contains("kvno=3,2"), "{t}");
+    // Ten minutes after the rollover the KDC issues kvno 3 under the new name's salt (the
+    // entries written in the last minutes validate its tickets), while kvno 2 stays under the
+    // old name's. A sync now must not re-derive kvno 2 with kvno 3's salt.
+    lab(&["restart", "--faketime", &format!("+{}", second_end + 600)]);
+    let o = Scratch::new().kvno_k(&kt, spn);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("kvno = 3, keytab entry valid"),
+        "{}",
+        text(&o)
+    );
+    let t = debug_sync(&s, &cfg, &["--force"]);
+    assert!(
+        t.contains("keys confirmed by the KDC") && t.contains("kvno=3"),
+        "{t}"
+    );
+    let kvnos: Vec<u64> = entries(&kt).iter().map(|e| e.1).collect();
+    assert!(kvnos.contains(&2) && kvnos.contains(&3), "{kvnos:?}");
+    // The ticket issued under kvno 2 before the rollover still validates with the keytab
+    // (re-deriving kvno 2 with the new name's salt, as sync did before, turns it away: shown
+    // by running this test with the plan's `keep` disabled).
+    let o = s.exec(
+        &["kvno", "--cached-only", "-k", kt.to_str().unwrap(), spn],
+        &[],
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("kvno = 2, keytab entry valid"),
+        "{}",
+        text(&o)
+    );
+    // New tickets are kvno 3 and validate too, in both directions.
+    let fresh = Scratch::new();
+    assert_both_directions(&fresh, &kt, "svc_aesnew$", &[spn]);
+    lab(&["down"]);
+}
