@@ -172,6 +172,28 @@ mod tests {
     }
 
     #[test]
+    fn protection_names_are_the_configuration_s() {
+        use crate::options::Protection;
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["gmsa-keytab", "sync", "--account", "a", "--keytab", "/k"];
+            args.extend_from_slice(extra);
+            match Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Command::Sync(a)) => Ok(a.protection),
+                Ok(_) => unreachable!("sync parses as sync"),
+                Err(e) => Err(e.kind()),
+            }
+        };
+        assert_eq!(parse(&[]), Ok(crate::defaults::PROTECTION));
+        for p in Protection::ALL {
+            assert_eq!(parse(&["--protection", p.as_str()]), Ok(p));
+        }
+        assert_eq!(
+            parse(&["--protection", "tls"]),
+            Err(clap::error::ErrorKind::InvalidValue)
+        );
+    }
+
+    #[test]
     fn hardening_disables_core_dumps() {
         use nix::sys::resource::{Resource, getrlimit};
         assert!(harden_process().is_empty());

@@ -58,8 +58,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "PRINCIPAL", requires = "account")]
     pub client_principal: Option<String>,
     /// seal (SASL confidentiality, 389), ldaps (636) or starttls.
-    #[arg(long, value_enum, default_value = defaults::PROTECTION.as_str(), requires = "account")]
-    pub protection: ProtectionArg,
+    #[arg(long, default_value = defaults::PROTECTION.as_str(), value_parser = protection(), requires = "account")]
+    pub protection: Protection,
     /// CA certificates for ldaps/starttls.
     #[arg(long, value_name = "FILE", requires = "account")]
     pub ca_file: Option<PathBuf>,
@@ -80,11 +80,12 @@ pub struct SyncArgs {
     pub file: FileArgs,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ProtectionArg {
-    Seal,
-    Ldaps,
-    Starttls,
+/// `--protection`: the names the configuration's `protection` takes, listed in the help and
+/// the completions.
+fn protection() -> impl clap::builder::TypedValueParser<Value = Protection> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Protection::ALL.map(Protection::as_str))
+        .try_map(|s| s.parse::<Protection>())
 }
 
 fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, Error> {
@@ -112,11 +113,7 @@ fn ad_hoc(a: &SyncArgs, name: &str, keytab: &std::path::Path) -> Result<Config, 
             servers: a.servers.clone(),
             domain: a.domain.clone(),
             site: a.site.clone(),
-            protection: match a.protection {
-                ProtectionArg::Seal => Protection::Seal,
-                ProtectionArg::Ldaps => Protection::Ldaps,
-                ProtectionArg::Starttls => Protection::StartTls,
-            },
+            protection: a.protection,
             ca_file: a.ca_file.clone(),
             timeout: Duration::from_secs(u64::from(a.timeout_seconds.max(1))),
         },

@@ -60,6 +60,9 @@ impl Default for Protection {
 }
 
 impl Protection {
+    /// Every protection, in the order the help text lists them.
+    pub const ALL: [Protection; 3] = [Protection::Seal, Protection::Ldaps, Protection::StartTls];
+
     /// The LDAP port a DC named without one is asked on.
     pub const fn default_port(self) -> u16 {
         match self {
