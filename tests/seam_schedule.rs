@@ -8,6 +8,7 @@ mod recorded;
 
 use gmsa_keytab::config::Config;
 use gmsa_keytab::exit::Class;
+use gmsa_keytab::health::Health;
 use gmsa_keytab::run::scheduled::{Pass, World, lingering_in, pass};
 use gmsa_keytab::store::state::{self, AccountState};
 use recorded::{Domain, Fault, Gmsa, Host};
@@ -28,6 +29,15 @@ fn entry(cfg: &Config, account: &str) -> AccountState {
     st.accounts.get(account).cloned().expect("a state entry")
 }
 
+/// Each configured account's health at `now`, as `status` judges it.
+fn health(cfg: &Config, now: u64) -> Vec<Health> {
+    let (st, _) = state::load(&state::path(cfg));
+    cfg.accounts
+        .iter()
+        .map(|a| state::judge(cfg, &st, a, now).health)
+        .collect()
+}
+
 fn classes(p: &Pass) -> Vec<Option<Class>> {
     p.results.iter().map(|r| r.1).collect()
 }
@@ -45,8 +55,14 @@ fn only_due_accounts_are_queried_and_a_pass_with_none_due_touches_no_dc() {
     let host = Host::new();
     let cfg = host.config(&["dc1"], &[("svc_a$", "a"), ("svc_b$", "b")], "");
     let now = T0 + DAY;
+    assert_eq!(
+        health(&cfg, now),
+        [Health::Stale, Health::Stale],
+        "never synced"
+    );
     let p = run(&domain, &cfg, false, now, b"h1");
     assert_eq!(classes(&p), [None, None]);
+    assert_eq!(health(&cfg, now), [Health::Ok, Health::Ok]);
     let a = entry(&cfg, "svc_a$");
     assert_eq!((a.kvno, a.kvnos.clone()), (Some(1), vec![1]));
     assert_eq!(a.last_success, Some(now));
@@ -69,18 +85,27 @@ fn only_due_accounts_are_queried_and_a_pass_with_none_due_touches_no_dc() {
     assert!(p.results.is_empty());
     assert!(domain.take_journal().is_empty());
 
-    // A deleted keytab is due at once, alone.
+    // No run for a long time: stale once the next query is overdue by more than
+    // stale-minutes, not before.
+    let stale_at = a.next_query + gmsa_keytab::defaults::STALE_AFTER.as_secs();
+    assert_eq!(health(&cfg, stale_at)[0], Health::Ok);
+    assert_eq!(health(&cfg, stale_at + 1)[0], Health::Stale);
+
+    // A deleted keytab is stale at once, and due at once, alone.
     std::fs::remove_file(host.path("b")).unwrap();
+    assert_eq!(health(&cfg, now + 2 * HOUR), [Health::Ok, Health::Stale]);
     let p = run(&domain, &cfg, false, now + 2 * HOUR, b"h1");
     assert_eq!(p.results, [("svc_b$".to_string(), None)]);
     assert_eq!(domain.count("fetch"), 1);
     assert_eq!(host.assert_kdc_keys("b", domain.gmsa("svc_b$")), [1]);
+    assert_eq!(health(&cfg, now + 2 * HOUR), [Health::Ok, Health::Ok]);
 
-    // A changed configuration makes its accounts due; --force makes every account due.
+    // A changed configuration (here the salt probe, which decides the AES keys of a renamed
+    // account) makes its accounts due; --force makes every account due.
     let changed = host.config(
         &["dc1"],
         &[("svc_a$", "a"), ("svc_b$", "b")],
-        "realm = \"EXAMPLE.TEST\"",
+        "salt-probe = false",
     );
     domain.take_journal();
     let p = run(&domain, &changed, false, now + 3 * HOUR, b"h1");
@@ -129,8 +154,9 @@ fn a_refused_host_key_backs_off_long_and_host_wide_a_dc_outage_briefly() {
     );
     let first_gap = a.next_query - now;
 
-    // Not due before then, even with the keytab gone: no failed logon per tick.
+    // Not due before then, even with the keytab gone (stale): no failed logon per tick.
     std::fs::remove_file(host.path("b")).unwrap();
+    assert_eq!(health(&cfg, now), [Health::Warning, Health::Stale]);
     domain.take_journal();
     let p = run(&domain, &cfg, false, a.next_query - 1, b"h1");
     assert!(p.results.is_empty());
@@ -162,6 +188,7 @@ fn a_refused_host_key_backs_off_long_and_host_wide_a_dc_outage_briefly() {
     );
     assert_eq!(b.errors_total, 3);
     assert_eq!(host.assert_kdc_keys("b", domain.gmsa("svc_b$")), [1]);
+    assert_eq!(health(&cfg, now), [Health::Ok, Health::Ok]);
 }
 
 #[test]
@@ -190,6 +217,8 @@ fn a_denied_account_fails_alone_and_the_others_keep_their_schedule() {
             .contains("PrincipalsAllowedToRetrieveManagedPassword")
     );
     assert!(host.path("a").exists() && !host.path("b").exists());
+    // Never synced: stale (status exits 2), while the other is fine.
+    assert_eq!(health(&cfg, now), [Health::Ok, Health::Stale]);
     // The admin grants access; the next run after the backoff writes it.
     domain.gmsa("svc_b$").readable.set(true);
     let p = run(&domain, &cfg, false, b.next_query, b"h1");
@@ -213,6 +242,11 @@ fn a_dc_behind_is_asked_again_soon_and_the_state_keeps_the_newer_kvno() {
     let behind = e.behind.clone().expect("behind");
     assert_eq!((behind.dc_kvno, behind.keytab_kvno, behind.runs), (1, 2, 1));
     assert_eq!(e.kvno, Some(2), "the state names the keytab's kvno");
+    assert_eq!(
+        health(&cfg, now + 60),
+        [Health::Warning],
+        "a DC behind is a warning"
+    );
     let mut kvnos = e.kvnos.clone();
     kvnos.sort_unstable();
     assert_eq!(kvnos, [1, 2]);
@@ -230,6 +264,7 @@ fn a_dc_behind_is_asked_again_soon_and_the_state_keeps_the_newer_kvno() {
     domain.dc("dc1").lag.set(0);
     run(&domain, &cfg, false, e2.next_query, b"h1");
     assert_eq!(entry(&cfg, "svc_a$").behind, None);
+    assert_eq!(health(&cfg, e2.next_query), [Health::Ok]);
     assert_eq!(host.assert_kdc_keys("a", domain.gmsa("svc_a$")), [1, 2]);
 }
 
@@ -295,6 +330,11 @@ fn farm_run(
                 host.assert_kdc_keys(&g.sam, g);
             }
             let end = domain.now.get();
+            let loaded = gmsa_keytab::config::load(cfg).unwrap();
+            assert!(
+                health(&loaded, end).iter().all(|h| *h == Health::Ok),
+                "host {h} at {end}"
+            );
             last_end = Some(end);
             // A tick while the run still lingers starts nothing; the next one after it does.
             tick = (tick + 2 * HOUR).max(end + 1);

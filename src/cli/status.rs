@@ -6,7 +6,7 @@
 
 use crate::config;
 use crate::error::Error;
-use crate::health::{self, Health};
+use crate::health::Health;
 use crate::store::state;
 use crate::timefmt::rfc3339;
 use clap::Args;
@@ -41,10 +41,11 @@ pub fn run(a: StatusArgs) -> Result<u8, Error> {
     let mut rows = Vec::new();
     for acc in &cfg.accounts {
         let e = st.accounts.get(&acc.name);
-        // The keytab on disk, not the state file, says whether the account is usable.
-        let disk = state::read_on_disk(acc, e);
-        let problem = state::keytab_problem(e, &disk);
-        let health = health::judge(e, problem.is_some(), cfg.stale_after, now);
+        let state::Judged {
+            health,
+            disk,
+            problem,
+        } = state::judge(&cfg, &st, acc, now);
         worst = worst.max(health);
         let kvnos = disk.present().then_some(&disk.kvnos);
         rows.push(serde_json::json!({

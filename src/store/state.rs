@@ -90,6 +90,29 @@ pub fn read_on_disk(acc: &Account, entry: Option<&AccountState>) -> OnDisk {
     OnDisk { kvnos }
 }
 
+/// One account as `status` reports it at `now`: its health, what its keytab on disk holds,
+/// and what is wrong with that keytab.
+#[derive(Debug)]
+pub struct Judged {
+    pub health: crate::health::Health,
+    pub disk: OnDisk,
+    pub problem: Option<String>,
+}
+
+/// Judges `acc` at `now` from its state entry and its keytab on disk (the disk, not the state
+/// file, says whether the account is usable), with the core's health rule.
+pub fn judge(cfg: &Config, st: &State, acc: &Account, now: u64) -> Judged {
+    let e = st.accounts.get(&acc.name);
+    let disk = read_on_disk(acc, e);
+    let problem = keytab_problem(e, &disk);
+    let health = crate::health::judge(e, problem.is_some(), cfg.stale_after, now);
+    Judged {
+        health,
+        disk,
+        problem,
+    }
+}
+
 /// The kvnos a keytab holds for a principal, for `status`.
 pub fn kvnos_in(keytab: &Path, principal: &str) -> Option<Vec<u32>> {
     let bytes = zeroize::Zeroizing::new(std::fs::read(keytab).ok()?);

@@ -94,7 +94,7 @@ impl State {
 
 /// Fingerprint of what decides an account's keytab content, besides the directory's answer.
 pub fn fingerprint(cfg: &Config, acc: &Account) -> String {
-    let canonical = format!(
+    let mut canonical = format!(
         "{}|{}|{:?}|{:?}|{:o}|{:?}|{:?}|{:?}",
         acc.name,
         acc.keytab.display(),
@@ -105,6 +105,11 @@ pub fn fingerprint(cfg: &Config, acc: &Account) -> String {
         acc.enctypes,
         cfg.realm
     );
+    // The salt probe decides the AES keys of a renamed account. Only its non-default value is
+    // added, so the fingerprints of existing state files stay as they were.
+    if !cfg.salt_probe {
+        canonical.push_str("|no-salt-probe");
+    }
     format!("{:016x}", crate::schedule::fnv1a(canonical.bytes()))
 }
 
@@ -208,6 +213,27 @@ pub fn keytab_problem(entry: Option<&AccountState>, disk: &OnDisk) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_of_existing_state_files_stay_and_the_salt_probe_counts() {
+        let cfg = |extra: &str| {
+            crate::config::parse(
+                std::path::Path::new("/c"),
+                &format!(
+                    "version = 1\n{extra}\n[[account]]\nname = \"svc_web\"\nkeytab = \"/k\"\n"
+                ),
+            )
+            .unwrap()
+        };
+        let (a, b) = (cfg(""), cfg("salt-probe = false"));
+        // The value this configuration had before the salt probe counted: a state file
+        // written then does not make every account due after an upgrade.
+        assert_eq!(fingerprint(&a, &a.accounts[0]), "207fe284246ff4db");
+        assert_ne!(
+            fingerprint(&a, &a.accounts[0]),
+            fingerprint(&b, &b.accounts[0])
+        );
+    }
 
     fn entry() -> AccountState {
         AccountState {
