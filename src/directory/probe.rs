@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio::time::timeout;
 
+pub use crate::timefmt::parse_generalized_time;
+
 /// The LDAP port, where the rootDSE (and its `currentTime`) is readable without a bind.
 pub const LDAP_PORT: u16 = crate::defaults::LDAP_PORT;
 
@@ -112,58 +114,5 @@ impl Probe {
             server: c.to_string(),
             detail: format!("currentTime {text:?} is not a GeneralizedTime"),
         })
-    }
-}
-
-/// LDAP GeneralizedTime as AD and Samba send it (`20261129123456.0Z`: UTC, optional fraction)
-/// to seconds since the epoch. Pure.
-pub fn parse_generalized_time(text: &str) -> Option<i64> {
-    let t = text.strip_suffix('Z')?;
-    let whole = t.split(['.', ',']).next()?;
-    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| whole[r].parse::<u32>().ok();
-    let (y, mo, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
-    let (h, mi, s) = (n(8..10)?, n(10..12)?, n(12..14)?);
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let month_days = match mo {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    if !(1..=12).contains(&mo) || !(1..=month_days).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    let secs = i64::from(h * 3600 + mi * 60 + s);
-    Some(crate::timefmt::days_from_civil(i64::from(y), mo, d) * 86_400 + secs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generalized_times() {
-        assert_eq!(parse_generalized_time("19700101000000.0Z"), Some(0));
-        assert_eq!(parse_generalized_time("20000301000000Z"), Some(951_868_800));
-        assert_eq!(parse_generalized_time("20000229000000Z"), Some(951_782_400));
-        assert_eq!(
-            parse_generalized_time("20261129123456.0Z"),
-            Some(1_795_955_696)
-        );
-        for bad in [
-            "",
-            "20261129123456",
-            "2026112912345.0Z",
-            "20261329123456.0Z",
-            "2026112912345x.0Z",
-            "20261129123456+0100",
-            "20260229000000Z",
-            "20260431000000Z",
-        ] {
-            assert_eq!(parse_generalized_time(bad), None, "{bad}");
-        }
     }
 }

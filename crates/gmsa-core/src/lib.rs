@@ -5,11 +5,13 @@
 //! - [`keytab`]: the keytab file format (parse and serialize, not the file);
 //! - [`krbmsg`], [`confirm`]: the few Kerberos messages the key check reads and writes (the salt
 //!   probe, its reply, a ticket), and what they say about the keys (the decryption passed in);
+//!   [`kdc_time`]: the KDC's clock as a KRB-ERROR states it;
 //! - [`account`], [`plan`]: principals for an account and the keytab a sync should leave;
 //! - [`schedule`], [`timefmt`]: when to ask a DC again, and time as text;
 //! - [`secret`]: zeroizing holders for key material;
 //! - [`config`], [`defaults`], [`options`], [`dc_name`]: the configuration file's text and
 //!   meaning, every default once, how the directory is reached, DC host names;
+//! - [`dns`]: finding the DCs: the SRV query and answer, RFC 2782 order, `resolv.conf`;
 //! - [`state`], [`health`]: the state file's model and rules (due, backoff, what a keytab
 //!   lacks), and whether an account is ok, worth a warning or stale;
 //! - [`exit`]: the exit code of each class of failure.
@@ -27,9 +29,11 @@ pub mod confirm;
 pub mod crypto;
 pub mod dc_name;
 pub mod defaults;
+pub mod dns;
 pub mod enctype;
 pub mod exit;
 pub mod health;
+pub mod kdc_time;
 pub mod keytab;
 pub mod krbmsg;
 pub mod options;

@@ -1,4 +1,5 @@
-//! UTC timestamps as RFC 3339 text and durations as short text, without a date library.
+//! UTC timestamps as RFC 3339 text and durations as short text, and LDAP GeneralizedTime back
+//! to seconds, without a date library.
 
 /// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(secs: i64) -> String {
@@ -51,6 +52,32 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// LDAP GeneralizedTime as AD and Samba send it (`20261129123456.0Z`: UTC, optional fraction)
+/// to seconds since the epoch
+/// (doctor reads a DC's clock with it).
+pub fn parse_generalized_time(text: &str) -> Option<i64> {
+    let t = text.strip_suffix('Z')?;
+    let whole = t.split(['.', ',']).next()?;
+    if whole.len() != 14 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| whole[r].parse::<u32>().ok();
+    let (y, mo, d) = (n(0..4)?, n(4..6)?, n(6..8)?);
+    let (h, mi, s) = (n(8..10)?, n(10..12)?, n(12..14)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = match mo {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&mo) || !(1..=month_days).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let secs = i64::from(h * 3600 + mi * 60 + s);
+    Some(days_from_civil(i64::from(y), mo, d) * 86_400 + secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +106,28 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(250)), "4m 10s");
         assert_eq!(duration(Duration::from_secs(5 * 3600 + 180)), "5h 03m");
         assert_eq!(duration(Duration::from_secs(30 * 86_400 - 3600)), "29d 23h");
+    }
+
+    #[test]
+    fn generalized_times() {
+        assert_eq!(parse_generalized_time("19700101000000.0Z"), Some(0));
+        assert_eq!(parse_generalized_time("20000301000000Z"), Some(951_868_800));
+        assert_eq!(parse_generalized_time("20000229000000Z"), Some(951_782_400));
+        assert_eq!(
+            parse_generalized_time("20261129123456.0Z"),
+            Some(1_795_955_696)
+        );
+        for bad in [
+            "",
+            "20261129123456",
+            "2026112912345.0Z",
+            "20261329123456.0Z",
+            "2026112912345x.0Z",
+            "20261129123456+0100",
+            "20260229000000Z",
+            "20260431000000Z",
+        ] {
+            assert_eq!(parse_generalized_time(bad), None, "{bad}");
+        }
     }
 }

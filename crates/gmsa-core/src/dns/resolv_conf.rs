@@ -1,5 +1,5 @@
 //! `/etc/resolv.conf` as glibc reads it: the nameservers and the `timeout`/`attempts` options.
-//! Pure: the text is a parameter ([`super::resolver::system_resolv_conf`] reads the file).
+//! Pure: the text is a parameter (the daemon's `directory::discover::resolver` reads the file).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

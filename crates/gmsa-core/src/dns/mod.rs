@@ -1,6 +1,12 @@
-//! DNS messages for one job: an SRV query and its answer (RFC 1035, RFC 2782, RFC 6891).
-//! Pure: bytes in, records out. The answer is outside input, so parsing never panics, bounds
-//! every index and follows compression pointers only backwards, a bounded number of times.
+//! DNS for one job, finding the domain controllers: an SRV query and its answer (RFC 1035,
+//! RFC 2782, RFC 6891), here; which names to ask and in which order to try the answers
+//! ([`srv`]); the resolver settings of `/etc/resolv.conf` ([`resolv_conf`]). Pure: bytes and
+//! text in, records out; the daemon's `directory::discover::resolver` does the asking. The
+//! answer is outside input, so parsing never panics, bounds every index and follows compression
+//! pointers only backwards, a bounded number of times (fuzz target `dns`).
+
+pub mod resolv_conf;
+pub mod srv;
 
 pub const TYPE_CNAME: u16 = 5;
 pub const TYPE_SRV: u16 = 33;

@@ -1,9 +1,9 @@
 //! Which SRV names to ask and in which order to try their answers (RFC 2782). Pure: the
-//! randomness of the weighted choice is a parameter ([`super::resolver::os_random_upto`] in
-//! production, a fixed sequence in the tests).
+//! randomness of the weighted choice is a parameter (the OS generator in the daemon's resolver,
+//! a fixed sequence in the tests).
 
-use super::dns::SrvRecord;
-use super::names::{Candidate, check_host_name};
+use super::SrvRecord;
+use crate::dc_name::{Candidate, check_host_name};
 
 /// The SRV names to ask, most specific first.
 pub fn srv_names(domain: &str, site: Option<&str>) -> Vec<String> {
