@@ -31,8 +31,9 @@ const DESCRIPTION: &[&str] = &[
      principals are kept as they are; a keytab whose content would not change is not \
      rewritten.",
     "Installed from a package, gmsa-keytab.timer runs gmsa-keytab.service, which runs \
-     gmsa-keytab sync, shortly after boot and every 15 minutes. Secrets never appear in its \
-     output, on a command line or in the environment.",
+     gmsa-keytab sync --linger 130, shortly after boot and every 2 hours (plus a fixed per-host \
+     delay of up to 5 minutes); a run stays for a query due before the next tick. Secrets never \
+     appear in its output, on a command line or in the environment.",
 ];
 
 /// Files and directories, with what they hold.

@@ -69,7 +69,7 @@ pub struct Config {
     pub metrics_file: Option<PathBuf>,
     /// Query at least this often, even when the password cannot have changed.
     pub recheck: Duration,
-    /// Backoff cap after failures (the timer's interval).
+    /// Backoff cap after failures.
     pub retry_max: Duration,
     /// `status` calls an account stale when its next query is overdue by more than this.
     pub stale_after: Duration,

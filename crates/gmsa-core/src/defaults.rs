@@ -19,7 +19,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(TIMEOUT_SECONDS as u64);
 /// `recheck-hours`: query at least this often.
 pub const RECHECK_HOURS: u64 = 12;
 pub const RECHECK: Duration = Duration::from_secs(RECHECK_HOURS * 3600);
-/// `retry-max-minutes`: the backoff cap after failures (the timer's interval).
+/// `retry-max-minutes`: the backoff cap after failures.
 pub const RETRY_MAX_MINUTES: u64 = 15;
 pub const RETRY_MAX: Duration = Duration::from_secs(RETRY_MAX_MINUTES * 60);
 /// `stale-minutes`: how far past its next query an account may be before `status` calls it
@@ -137,6 +137,37 @@ mod tests {
             for claim in claims {
                 assert!(text.contains(&claim), "{file} lacks {claim:?}");
             }
+        }
+    }
+
+    /// The package descriptions and the man page state the shipped timer's period.
+    #[test]
+    fn the_descriptions_state_the_timer_s_period() {
+        let timer = include_str!("../../../systemd/gmsa-keytab.timer");
+        assert!(
+            timer.contains("\nOnUnitActiveSec=2h\n")
+                && timer.contains("\nRandomizedDelaySec=5min\n")
+        );
+        for (file, text) in [
+            ("Cargo.toml", include_str!("../../../Cargo.toml")),
+            (
+                "packaging/rpm/gmsa-keytab.spec",
+                include_str!("../../../packaging/rpm/gmsa-keytab.spec"),
+            ),
+            (
+                "packaging/generated/man/gmsa-keytab.8",
+                include_str!("../../../packaging/generated/man/gmsa-keytab.8"),
+            ),
+        ] {
+            let text = flat(text);
+            assert!(
+                text.contains("every 2 hours"),
+                "{file} does not say every 2 hours"
+            );
+            assert!(
+                !text.contains("every 15 minutes"),
+                "{file} still says every 15 minutes"
+            );
         }
     }
 }

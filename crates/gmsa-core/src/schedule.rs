@@ -4,8 +4,8 @@
 //! epoch the DC already hands out the next password (reference §1, §7). So after a successful
 //! read the next query is planned inside that window, to hold the next keys before the KDC
 //! starts issuing tickets under them, or earlier for the periodic safety re-check. Failures back
-//! off exponentially, never beyond the timer's own interval. A per-host jitter spreads a farm's
-//! queries so the DCs are not hit all at once.
+//! off exponentially (transient ones up to `retry_max`, a rejected host key or access up to
+//! `recheck`). A per-host jitter spreads a farm's queries so the DCs are not hit all at once.
 
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub struct Policy {
     /// Query at least this often even when the password cannot have changed (a manual reset,
     /// a changed SPN or enctype on the account).
     pub recheck: Duration,
-    /// Backoff cap after failures: the timer's interval.
+    /// Backoff cap after failures (a lingering run retries within it).
     pub retry_max: Duration,
 }
 
