@@ -7,6 +7,7 @@
 //!   probe, its reply, a ticket), and what they say about the keys (the decryption passed in);
 //!   [`kdc_time`]: the KDC's clock as a KRB-ERROR states it;
 //! - [`account`], [`plan`]: principals for an account and the keytab a sync should leave;
+//!   [`client_identity`]: which principal of the host keytab this host authenticates as;
 //! - [`schedule`], [`timefmt`]: when to ask a DC again, and time as text;
 //! - [`secret`]: zeroizing holders for key material;
 //! - [`config`], [`defaults`], [`options`], [`dc_name`]: the configuration file's text and
@@ -24,6 +25,7 @@
 pub mod account;
 pub mod blob;
 pub mod blobfile;
+pub mod client_identity;
 pub mod config;
 pub mod confirm;
 pub mod crypto;
