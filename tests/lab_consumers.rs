@@ -43,17 +43,7 @@ fn sync_two(s: &Scratch) -> (PathBuf, PathBuf) {
 /// returns the file holding the base64 AP-REQ token, and the ticket's enctype as `klist -e`
 /// shows it.
 fn token_for(s: &Scratch, target: &str) -> (PathBuf, String) {
-    let k = s.exec(
-        &[
-            "kinit",
-            "-k",
-            "-t",
-            host_keytab().to_str().unwrap(),
-            "host1$@EXAMPLE.TEST",
-        ],
-        &[],
-    );
-    assert!(k.status.success(), "kinit host1$: {}", text(&k));
+    s.kinit_host();
     let file = s.path(&format!("token-{}", target.replace(['/', '$'], "_")));
     let o = s.exec(
         &[PY, &gss_py(), "initiate", target, file.to_str().unwrap()],

@@ -343,17 +343,7 @@ fn a_rename_mid_life_keeps_tickets_of_the_previous_kvno_valid_after_the_rollover
         t.contains("keys confirmed by the KDC") && t.contains("kvno=2"),
         "{t}"
     );
-    let k = s.exec(
-        &[
-            "kinit",
-            "-k",
-            "-t",
-            host_keytab().to_str().unwrap(),
-            "host1$@EXAMPLE.TEST",
-        ],
-        &[],
-    );
-    assert!(k.status.success(), "{}", text(&k));
+    s.kinit_host();
     let o = s.exec(&["kvno", spn], &[]);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("kvno = 2"),

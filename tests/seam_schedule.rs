@@ -38,12 +38,8 @@ fn health(cfg: &Config, now: u64) -> Vec<Health> {
         .collect()
 }
 
-fn classes(p: &Pass) -> Vec<Option<Class>> {
-    p.results.iter().map(|r| r.1).collect()
-}
-
-#[test]
-fn only_due_accounts_are_queried_and_a_pass_with_none_due_touches_no_dc() {
+/// One DC, svc_a$ and svc_b$ (30-day epochs from T0), their keytabs `a` and `b` on one host.
+fn two_accounts() -> (Domain, Host, Config) {
     let domain = Domain::new(
         &["dc1"],
         vec![
@@ -54,6 +50,16 @@ fn only_due_accounts_are_queried_and_a_pass_with_none_due_touches_no_dc() {
     );
     let host = Host::new();
     let cfg = host.config(&["dc1"], &[("svc_a$", "a"), ("svc_b$", "b")], "");
+    (domain, host, cfg)
+}
+
+fn classes(p: &Pass) -> Vec<Option<Class>> {
+    p.results.iter().map(|r| r.1).collect()
+}
+
+#[test]
+fn only_due_accounts_are_queried_and_a_pass_with_none_due_touches_no_dc() {
+    let (domain, host, cfg) = two_accounts();
     let now = T0 + DAY;
     assert_eq!(
         health(&cfg, now),
@@ -117,16 +123,7 @@ fn only_due_accounts_are_queried_and_a_pass_with_none_due_touches_no_dc() {
 
 #[test]
 fn a_refused_host_key_backs_off_long_and_host_wide_a_dc_outage_briefly() {
-    let domain = Domain::new(
-        &["dc1"],
-        vec![
-            Gmsa::new("svc_a$", T0, 30 * DAY, 1),
-            Gmsa::new("svc_b$", T0, 30 * DAY, 2),
-        ],
-        T0,
-    );
-    let host = Host::new();
-    let cfg = host.config(&["dc1"], &[("svc_a$", "a"), ("svc_b$", "b")], "");
+    let (domain, host, cfg) = two_accounts();
     let mut now = T0 + DAY;
     run(&domain, &cfg, false, now, b"h1");
     let synced = std::fs::read(host.path("a")).unwrap();
@@ -193,17 +190,8 @@ fn a_refused_host_key_backs_off_long_and_host_wide_a_dc_outage_briefly() {
 
 #[test]
 fn a_denied_account_fails_alone_and_the_others_keep_their_schedule() {
-    let domain = Domain::new(
-        &["dc1"],
-        vec![
-            Gmsa::new("svc_a$", T0, 30 * DAY, 1),
-            Gmsa::new("svc_b$", T0, 30 * DAY, 2),
-        ],
-        T0,
-    );
+    let (domain, host, cfg) = two_accounts();
     domain.gmsa("svc_b$").readable.set(false);
-    let host = Host::new();
-    let cfg = host.config(&["dc1"], &[("svc_a$", "a"), ("svc_b$", "b")], "");
     let now = T0 + DAY;
     let p = run(&domain, &cfg, false, now, b"h1");
     assert_eq!(classes(&p), [None, Some(Class::NoPerm)]);

@@ -135,8 +135,8 @@ impl Scratch {
             &[("GMSALAB_KRB5_CONFIG", conf.to_str().unwrap())],
         )
     }
-    /// As host1$, gets a service ticket for `spn` and has MIT validate it with `keytab`.
-    pub fn kvno_k(&self, keytab: &Path, spn: &str) -> Output {
+    /// `kinit -k` as host1$ from the lab's host keytab into this scratch's ccache.
+    pub fn kinit_host(&self) {
         let k = self.exec(
             &[
                 "kinit",
@@ -148,6 +148,10 @@ impl Scratch {
             &[],
         );
         assert!(k.status.success(), "kinit host1$: {}", text(&k));
+    }
+    /// As host1$, gets a service ticket for `spn` and has MIT validate it with `keytab`.
+    pub fn kvno_k(&self, keytab: &Path, spn: &str) -> Output {
+        self.kinit_host();
         self.exec(&["kvno", "-k", keytab.to_str().unwrap(), spn], &[])
     }
 }

@@ -37,12 +37,7 @@ impl Login {
         };
         let key_len = c_uint::try_from(key.len()).map_err(|_| too_large())?;
         let cipher_len = c_uint::try_from(cipher.len()).map_err(|_| too_large())?;
-        let keyblock = krb5::krb5_keyblock {
-            magic: 0,
-            enctype,
-            length: key_len,
-            contents: key.as_ptr() as *mut u8,
-        };
+        let keyblock = keyblock(enctype, key, key_len);
         let input = krb5::krb5_enc_data {
             magic: 0,
             enctype,
@@ -101,12 +96,7 @@ impl Login {
             return Err(self.error("krb5_c_encrypt_length", code));
         }
         let mut cipher = vec![0u8; needed];
-        let keyblock = krb5::krb5_keyblock {
-            magic: 0,
-            enctype,
-            length: key_len,
-            contents: key.as_ptr() as *mut u8,
-        };
+        let keyblock = keyblock(enctype, key, key_len);
         let input = krb5::krb5_data {
             magic: 0,
             length: plain_len,
@@ -135,6 +125,17 @@ impl Login {
         let n = (output.ciphertext.length as usize).min(cipher.len());
         cipher.truncate(n);
         Ok(cipher)
+    }
+}
+
+/// A keyblock that borrows `key` (MIT only reads it through the const parameters it is
+/// passed to); `len` is `key.len()`, already checked to fit.
+fn keyblock(enctype: i32, key: &[u8], len: c_uint) -> krb5::krb5_keyblock {
+    krb5::krb5_keyblock {
+        magic: 0,
+        enctype,
+        length: len,
+        contents: key.as_ptr() as *mut u8,
     }
 }
 
