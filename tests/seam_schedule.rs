@@ -388,3 +388,58 @@ fn a_farm_under_the_shipped_timer_never_falls_behind_the_kdc() {
         }
     }
 }
+
+#[test]
+fn hooks_run_only_when_an_accounts_keys_change_and_metrics_follow_each_pass() {
+    let (domain, host, _) = two_accounts();
+    let log = host.path("hooks.log");
+    let metrics = host.path("metrics.prom");
+    let hook = format!(
+        "on-change = [[\"/bin/sh\", \"-c\", \"echo $GMSA_KEYTAB_ACCOUNT $GMSA_KEYTAB_KVNO >> {}\"]]",
+        log.display()
+    );
+    let cfg = host.config_tables(
+        &["dc1"],
+        &format!("metrics-file = {:?}", metrics.display().to_string()),
+        &format!(
+            "[[account]]\nname = \"svc_a$\"\nkeytab = {:?}\n{hook}\n\
+             [[account]]\nname = \"svc_b$\"\nkeytab = {:?}\n",
+            host.path("a").display().to_string(),
+            host.path("b").display().to_string()
+        ),
+    );
+    let hooks = || std::fs::read_to_string(&log).unwrap_or_default();
+    let metric = |line: &str| std::fs::read_to_string(&metrics).unwrap().contains(line);
+    let now = T0 + DAY;
+    run(&domain, &cfg, false, now, b"h1");
+    assert_eq!(hooks(), "svc_a$ 1\n");
+    let key = |a: &str| {
+        format!(
+            "{{account=\"{a}\",keytab=\"{}\"}}",
+            host.path(&a[4..5]).display()
+        )
+    };
+    assert!(metric(&format!("gmsa_keytab_kvno{} 1\n", key("svc_a$"))));
+    assert!(metric(&format!("gmsa_keytab_up{} 1\n", key("svc_b$"))));
+
+    // Forced again: the same keys, no hook.
+    run(&domain, &cfg, true, now + HOUR, b"h1");
+    assert_eq!(hooks(), "svc_a$ 1\n");
+
+    // svc_b$ denied: its metrics say so, svc_a$'s do not change; still no hook.
+    domain.gmsa("svc_b$").readable.set(false);
+    run(&domain, &cfg, true, now + 2 * HOUR, b"h1");
+    assert!(metric(&format!("gmsa_keytab_up{} 0\n", key("svc_b$"))));
+    assert!(metric(&format!(
+        "gmsa_keytab_consecutive_failures{} 1\n",
+        key("svc_b$")
+    )));
+    assert!(metric(&format!("gmsa_keytab_up{} 1\n", key("svc_a$"))));
+    assert_eq!(hooks(), "svc_a$ 1\n");
+
+    // In the last minutes of the epoch the next password arrives: the hook runs with kvno 2.
+    let window = domain.gmsa("svc_a$").end_of(1) - 120;
+    run(&domain, &cfg, false, window, b"h1");
+    assert_eq!(hooks(), "svc_a$ 1\nsvc_a$ 2\n");
+    assert!(metric(&format!("gmsa_keytab_kvno{} 2\n", key("svc_a$"))));
+}

@@ -565,6 +565,18 @@ impl Host {
         gmsa_keytab::config::parse(&path, &text).expect("a valid configuration")
     }
 
+    /// A configuration from `tables` (its `[[account]]` tables, keytab paths as given) after
+    /// the servers and state directory, and `extra` top-level keys.
+    pub fn config_tables(
+        &self,
+        servers: &[&str],
+        extra: &str,
+        tables: &str,
+    ) -> gmsa_keytab::config::Config {
+        let text = format!("{}{tables}", self.config_text(servers, &[], extra));
+        gmsa_keytab::config::parse(&self.path("config.toml"), &text).expect("a valid configuration")
+    }
+
     fn config_text(&self, servers: &[&str], accounts: &[(&str, &str)], extra: &str) -> String {
         let mut text = format!(
             "version = 1\nservers = [{}]\nstate-dir = {:?}\n{extra}\n",
