@@ -3,8 +3,7 @@
 //! group names is `store::ids`.
 
 pub use gmsa_core::config::{
-    ALLOWED_MODES, Account, Config, ConfigError, DirectoryOptions, Protection, Spns, parse,
-    parse_id, parse_mode,
+    Account, Config, ConfigError, DirectoryOptions, Protection, Spns, parse, parse_id, parse_mode,
 };
 use std::path::Path;
 

@@ -60,7 +60,7 @@ pub enum Error {
     Directory(#[from] crate::directory::DirectoryError),
     /// The KDC's ticket for the account does not decrypt with the keys about to be written.
     #[error(transparent)]
-    KeyMismatch(#[from] crate::run::sync::KeyRefuted),
+    KeyMismatch(Box<crate::run::sync::KeyRefuted>),
     /// No domain controller could be reached for the run: reported for each account.
     #[error(transparent)]
     NoDirectory(Arc<crate::directory::DirectoryError>),

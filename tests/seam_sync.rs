@@ -6,7 +6,7 @@ mod recorded;
 
 use gmsa_keytab::error::Error;
 use gmsa_keytab::exit::Class;
-use gmsa_keytab::run::sync::{Refutation, SaltSource, Summary, run_with};
+use gmsa_keytab::run::sync::{NoKdcSalt, Refutation, SaltSource, Summary, run_with};
 use recorded::{Domain, EARLY, Fault, Gmsa, Host};
 
 const T0: u64 = 1_790_000_000;
@@ -118,7 +118,9 @@ fn without_the_salt_probe_a_renamed_accounts_keys_are_refuted_and_not_written() 
         Refutation::WrongKey {
             kvno: 1,
             salt,
-            source: SaltSource::Computed { .. },
+            source: SaltSource::Computed {
+                why: NoKdcSalt::Off,
+            },
             kdc_salt_known: false,
             ..
         } => assert_eq!(salt, "EXAMPLE.TESThostsvc_ren.example.test"),
@@ -407,9 +409,26 @@ fn a_kdc_ahead_of_its_directory_refutes_the_kvno_and_another_dc_is_asked() {
         "nothing to change"
     );
 
-    // Both DCs mid-replication: the account fails with dc2's refutation, nothing is written.
+    // dc2's KDC issues no ticket: its keys are not confirmed, so they do not replace keys
+    // dc1's KDC refuted. The account fails with dc1's refutation, nothing is written.
+    domain.dc("dc2").no_tickets.set(true);
+    domain.take_journal();
+    let s = sync(&host, &domain, &cfg, T0 + 20 * DAY + 90);
+    assert_eq!(domain.count("fetch dc2"), 1, "dc2 was asked");
+    assert!(s.accounts[0].result.is_err());
+    assert_eq!(
+        std::fs::read(host.path("k")).unwrap(),
+        before,
+        "byte-identical"
+    );
+    domain.dc("dc2").no_tickets.set(false);
+
+    // Both DCs mid-replication: dc2 is asked and refutes too; the account fails with the
+    // first refutation (dc1's), nothing is written.
     domain.dc("dc2").kdc_ahead.set(15 * DAY);
+    domain.take_journal();
     let s = sync(&host, &domain, &cfg, T0 + 20 * DAY + 120);
+    assert_eq!(domain.count("fetch dc2"), 1, "dc2 was asked");
     let e = s.accounts[0].result.as_ref().unwrap_err();
     let Error::KeyMismatch(k) = e else {
         panic!("{e:?}")
@@ -443,4 +462,44 @@ fn a_kdc_ahead_of_its_directory_refutes_the_kvno_and_another_dc_is_asked() {
         "byte-identical"
     );
     // A refuted salt (the probe off, a renamed account) is the same on every DC: not asked.
+}
+
+#[test]
+fn keys_the_kdc_gives_no_ticket_for_are_written_unconfirmed() {
+    let domain = Domain::new(&["dc1"], vec![Gmsa::new("svc_web$", T0, 30 * DAY, 1)], T0);
+    domain.gmsa("svc_web$").no_tickets.set(true);
+    let host = Host::new();
+    let cfg = host.config(&["dc1"], &[("svc_web$", "k")], "");
+    ok(&sync(&host, &domain, &cfg, T0 + 31 * DAY));
+    // Asked for the account principal, then for its first SPN, then written with a warning.
+    assert_eq!(domain.count("ticket dc1"), 2);
+    assert_eq!(host.assert_kdc_keys("k", domain.gmsa("svc_web$")), [1, 2]);
+}
+
+#[test]
+fn an_account_refuted_before_a_failover_is_asked_of_the_dc_failed_over_to() {
+    // dc1's KDC is ahead of its directory (svc_a$ is refuted there), then dc1 freezes while
+    // svc_b$ is read: the run moves to dc2, and svc_a$ is asked there too.
+    let domain = Domain::new(
+        &["dc1", "dc2"],
+        vec![
+            Gmsa::new("svc_a$", T0, 30 * DAY, 1),
+            Gmsa::new("svc_b$", T0, 30 * DAY, 2),
+        ],
+        T0,
+    );
+    domain.dc("dc1").kdc_ahead.set(15 * DAY);
+    domain.dc("dc1").fault.set(Fault::FreezeAfter(1));
+    let host = Host::new();
+    let cfg = host.config(&["dc1", "dc2"], &[("svc_a$", "a"), ("svc_b$", "b")], "");
+    let s = sync(&host, &domain, &cfg, T0 + 20 * DAY);
+    ok(&s);
+    let servers: Vec<_> = s
+        .accounts
+        .iter()
+        .map(|a| a.server.clone().unwrap())
+        .collect();
+    assert_eq!(servers, ["dc2", "dc2"]);
+    assert_eq!(domain.count("failover"), 1);
+    assert_eq!(host.assert_kdc_keys("a", domain.gmsa("svc_a$")), [1]);
 }

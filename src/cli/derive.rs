@@ -139,8 +139,6 @@ pub fn run(a: DeriveArgs) -> Result<(), Error> {
         &[Change {
             principals,
             keysets,
-            // Offline: the salt given is the one to use for every kvno.
-            keep: None,
         }],
         now,
     )?;

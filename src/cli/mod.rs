@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// The keytab mode and owner rules are the configuration's (`gmsa_core::config`).
-pub use crate::config::{ALLOWED_MODES, parse_id, parse_mode};
+pub use crate::config::{parse_id, parse_mode};
 pub use derive::DeriveArgs;
 pub use show::ShowArgs;
 

@@ -27,6 +27,7 @@ pub mod seam;
 /// A configuration concept, defined in the core (`gmsa_core::options`).
 pub use crate::options::{DirectoryOptions, Protection};
 pub use error::{Attempt, DirectoryError};
+pub use kerberos::KdcAskError;
 pub use ldap::search::AccountRecord;
 pub use seam::Directory;
 

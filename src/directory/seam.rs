@@ -1,9 +1,9 @@
 //! The seam in front of the directory: what a sync asks of the domain controllers. The daemon's
 //! [`Session`] is the real one; tests put a recorded domain behind the same trait, so the
 //! batching, the failover, the key check, the state transitions and the status rules are tested
-//! without a DC (`tests/seam.rs`).
+//! without a DC (`tests/seam_sync.rs`, `tests/seam_schedule.rs`).
 
-use super::{AccountRecord, DirectoryError, Session};
+use super::{AccountRecord, DirectoryError, KdcAskError, Session};
 use crate::enctype::Enctype;
 use crate::krbmsg::{ProbeReply, TicketPart};
 
@@ -21,9 +21,9 @@ pub trait Directory {
     /// to ask another one.
     fn failover(&mut self, why: Option<DirectoryError>) -> Result<(), DirectoryError>;
     /// The KDC's answer to an AS-REQ without pre-authentication for `name@realm`.
-    fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, String>;
+    fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, KdcAskError>;
     /// A service ticket for `principal` from the DC's own KDC.
-    fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, String>;
+    fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, KdcAskError>;
     /// Whether `key` of `enctype` decrypts a ticket's enc-part (integrity checked).
     fn decrypts_ticket(&self, enctype: Enctype, key: &[u8], cipher: &[u8]) -> bool;
 }
@@ -44,10 +44,10 @@ impl Directory for Session {
     fn failover(&mut self, why: Option<DirectoryError>) -> Result<(), DirectoryError> {
         Session::failover(self, why)
     }
-    fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, String> {
+    fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, KdcAskError> {
         Session::probe_salt(self, name, realm)
     }
-    fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, String> {
+    fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, KdcAskError> {
         Session::service_ticket(self, principal)
     }
     fn decrypts_ticket(&self, enctype: Enctype, key: &[u8], cipher: &[u8]) -> bool {

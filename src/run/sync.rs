@@ -23,7 +23,7 @@ mod trust;
 pub use refuted::{KeyRefuted, Refutation, SaltSource};
 
 pub use trust::probe_salt as kdc_salt;
-pub use trust::{Checked, check as check_keys};
+pub use trust::{Checked, NoKdcSalt, Unverified, check as check_keys};
 
 /// Within this long of the epoch's end the DC already hands out the *next* password as
 /// "current" (MS-ADTS MaxClockSkew, 5 minutes; reference §1 and §7).
@@ -67,6 +67,9 @@ pub struct Synced {
     pub changed: bool,
     pub query_interval: Duration,
     pub unchanged_interval: Duration,
+    /// The KDC's ticket confirmed the keys (false: the check could not run, and they were
+    /// written with a warning).
+    pub confirmed: bool,
 }
 
 /// The result of one run over all accounts.
@@ -159,18 +162,36 @@ pub fn plan_account(
         changed: false,
         query_interval: password.query_interval,
         unchanged_interval: password.unchanged_interval,
+        confirmed: false,
     };
-    // Outside the last minutes the previous password is K-1, no longer active: the KDC's salt
-    // is K's, and K-1's keys already in the keytab (checked when K-1 was active) are kept.
-    let keep = (kvno == rec.kvno && kvno > 1).then(|| kvno - 1);
     Ok((
         Change {
             principals,
             keysets,
-            keep,
         },
         synced,
     ))
+}
+
+/// Outside the last minutes of an epoch the blob's previous password is K-1, no longer
+/// active: the KDC's salt is K's, and K-1's keys already in the keytab (written while K-1 was
+/// active) are taken instead of re-derived ([`crate::plan::reuse_held`]). Before the key check,
+/// so that it judges the bytes about to be written.
+pub fn reuse_previous(
+    change: &mut Change,
+    keytab: &std::path::Path,
+    principal: &str,
+    rec: &AccountRecord,
+    password: &ManagedPassword,
+) {
+    let (Some(prev), Some(set)) = (
+        &password.previous,
+        change.keysets.iter_mut().find(|k| k.kvno + 1 == rec.kvno),
+    ) else {
+        return;
+    };
+    let held = keytab_file::held_keys(keytab, principal, set.kvno);
+    crate::plan::reuse_held(set, &held, prev);
 }
 
 fn fetch_one(
@@ -187,7 +208,7 @@ fn fetch_one(
     let probe = if cfg.salt_probe {
         trust::probe_salt(session, &rec.sam_account_name, realm)
     } else {
-        Err("the salt probe is turned off (salt-probe = false)".to_string())
+        Err(trust::NoKdcSalt::Off)
     };
     if let Err(why) = &probe
         && cfg.salt_probe
@@ -203,8 +224,9 @@ fn fetch_one(
         );
     }
     let kdc_salt = probe.as_ref().ok().map(String::as_str);
-    let (change, synced) = plan_account(acc, &rec, &password, realm, kdc_salt)?;
-    trust::confirm(session, &rec, &password, realm, &change, &probe)?;
+    let (mut change, mut synced) = plan_account(acc, &rec, &password, realm, kdc_salt)?;
+    reuse_previous(&mut change, &acc.keytab, &synced.principal, &rec, &password);
+    synced.confirmed = trust::confirm(session, &rec, &password, realm, &change, &probe)?;
     Ok((change, synced))
 }
 
@@ -322,34 +344,48 @@ pub fn run_with<D: Directory>(
         Err(Error::KeyMismatch(k)) => k.another_dc_may_agree(),
         Err(_) => false,
     };
-    while lost.is_none() && session.has_more_servers() {
+    // The DC in use first, for the accounts another DC answered (a failover mid-run), then
+    // the next DCs, until every such account has asked each DC left.
+    while lost.is_none() {
         let pending: Vec<usize> = (0..accounts.len())
             .filter(|i| ask_elsewhere(&fetched[*i], accounts[*i]))
+            .collect();
+        let here = session.server().to_string();
+        let fresh: Vec<usize> = pending
+            .iter()
+            .copied()
+            .filter(|i| !fetched[*i].asked.contains(&here))
             .collect();
         if pending.is_empty() {
             break;
         }
-        let from = session.server().to_string();
-        if let Err(e) = session.failover(None) {
-            log::warn(
-                "no other domain controller to ask about the accounts the one asked is behind \
-                 on or whose keys its KDC refuted",
-                &[("server", &from), ("error", &e)],
-            );
-            break;
+        if fresh.is_empty() {
+            if !session.has_more_servers() {
+                break;
+            }
+            if let Err(e) = session.failover(None) {
+                log::warn(
+                    "no other domain controller to ask about the accounts the one asked is \
+                     behind on or whose keys its KDC refuted",
+                    &[("server", &here), ("error", &e)],
+                );
+                break;
+            }
+            continue;
         }
         log::info(
             "asking another domain controller: the one asked is behind the keytab, or its KDC \
              refuted the keys its directory gave",
-            &[("from", &from), ("server", &session.server())],
+            &[("server", &here), ("accounts", &fresh.len())],
         );
-        for i in pending {
+        for i in fresh {
             let f = &mut fetched[i];
             let (result, server) =
                 fetch_with_failover(session, cfg, accounts[i], &realm, &mut lost, &mut f.asked);
             let better = match (&result, &f.result) {
                 (Ok((_, new)), Ok((_, old))) => new.kvno > old.kvno,
-                (Ok(_), Err(_)) => true,
+                // Keys another KDC confirmed, for keys this one refuted.
+                (Ok((_, new)), Err(Error::KeyMismatch(_))) => new.confirmed,
                 _ => false,
             };
             if better {

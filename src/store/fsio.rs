@@ -20,9 +20,6 @@ use crate::exit::Class;
 
 pub mod bounded;
 
-// The user and group lookups moved to `store::ids`; kept here for their callers.
-pub use super::ids::{resolve_group, resolve_user};
-
 /// Owner, group and mode wanted for a keytab. `None` keeps the existing file's owner/group
 /// (or, for a new file, what the kernel gives it: the caller's uid and the directory's rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,9 +16,6 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 pub struct Change {
     pub principals: Vec<Principal>,
     pub keysets: Vec<KeySet>,
-    /// The kvno whose entries already in the keytab are kept rather than re-derived (see
-    /// [`plan::plan_keeping`]): the previous password's, whose salt the KDC no longer says.
-    pub keep: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +51,7 @@ pub fn apply(path: &Path, own: &Ownership, changes: &[Change], now: u32) -> Resu
     let (mut added, mut removed, mut changed) = (0, 0, false);
     let mut per_change = Vec::with_capacity(changes.len());
     for c in changes {
-        let p = plan::plan_keeping(&keytab, &c.principals, &c.keysets, c.keep, now);
+        let p = plan::plan(&keytab, &c.principals, &c.keysets, now);
         added += p.added;
         removed += p.removed;
         changed |= p.changed;
@@ -87,4 +84,24 @@ pub fn apply(path: &Path, own: &Ownership, changes: &[Change], now: u32) -> Resu
         entries: keytab.entries.len(),
         per_change,
     })
+}
+
+/// The (enctype, key) entries `keytab` holds for `principal` at `kvno` (an unlocked read; an
+/// unreadable or malformed keytab holds none here, and the locked write reports it).
+pub fn held_keys(
+    keytab: &Path,
+    principal: &str,
+    kvno: u32,
+) -> Vec<(crate::enctype::Enctype, crate::secret::SecretBytes)> {
+    let Ok(bytes) = std::fs::read(keytab).map(zeroize::Zeroizing::new) else {
+        return Vec::new();
+    };
+    let Ok(kt) = crate::keytab::Keytab::parse(&bytes) else {
+        return Vec::new();
+    };
+    kt.entries
+        .iter()
+        .filter(|e| e.kvno == kvno && e.principal.to_string() == principal)
+        .filter_map(|e| crate::enctype::Enctype::from_number(e.enctype).map(|t| (t, e.key.clone())))
+        .collect()
 }

@@ -3,7 +3,7 @@
 //! A missing or unreadable state file means "query now", never an error.
 
 pub use crate::state::{
-    AccountState, BehindState, Decode, FILE_NAME, OnDisk, State, VERSION, due_reason, fingerprint,
+    AccountState, BehindState, Decode, FILE_NAME, OnDisk, State, due_reason, fingerprint,
     keytab_problem, rejected_backoff,
 };
 

@@ -1,6 +1,7 @@
-//! A recorded domain behind the `Directory` seam: the answers a Samba 4.22 / AD domain gives a
-//! sync (samba-lab.md; the lab's own tests/data/krb/ replies have the same shape), computed for
-//! any instant of any epoch, so the sync and the scheduled run are tested without a DC.
+//! A domain in memory behind the `Directory` seam: the answers a Samba 4.22 / AD domain gives a
+//! sync (samba-lab.md; the lab's recorded replies in tests/data/krb/ have the same shape),
+//! computed for any instant of any epoch, so the sync and the scheduled run are tested without
+//! a DC.
 //!
 //! What it models, per gMSA, with AD's rules (gmsa-reference.md §1, §7):
 //! - kvno k is the active key from `created + (k-1)·interval` on; msDS-KeyVersionNumber says k;
@@ -11,6 +12,12 @@
 //!   name's salt until its next password change);
 //! - the salt probe's ETYPE-INFO2 names that salt.
 //!
+//! It is a model, not a capture: its blobs are encoded here and its keys derived with the
+//! crate's own string-to-key, so it judges which password, kvno and salt each entry gets and
+//! what the run does with each answer, not the derivation itself (the published vectors in
+//! gmsa-core and the lab's `kinit -k`/`kvno -k` judge that). The tickets are MIT's: encrypted
+//! by libk5crypto and decrypted by it, as the daemon's session does.
+//!
 //! Per DC: how far its replica lags (it answers as the domain was `lag` seconds ago), and a
 //! fault (unreachable, frozen after some reads, refusing this host's key). Every call is
 //! journalled, so tests can count DC reads.
@@ -19,7 +26,9 @@
 
 use gmsa_keytab::blob::Password;
 use gmsa_keytab::crypto::{derive_key, gmsa_salt};
-use gmsa_keytab::directory::{AccountRecord, ClientOptions, Directory, DirectoryError};
+use gmsa_keytab::directory::{
+    AccountRecord, ClientOptions, Directory, DirectoryError, KdcAskError,
+};
 use gmsa_keytab::enctype::Enctype;
 use gmsa_keytab::krbmsg::{ERR_PREAUTH_REQUIRED, EtypeInfo, ProbeReply, TicketPart};
 use gmsa_keytab::secret::SecretBytes;
@@ -37,7 +46,8 @@ pub enum Fault {
     None,
     /// No TCP answer: connecting to it fails, and the next DC is tried.
     Unreachable,
-    /// Answers `n` account reads, then stops answering (each later call times out).
+    /// Answers for `n` accounts (their reads, salt probes and tickets), then stops answering:
+    /// the next read and every later call time out.
     FreezeAfter(usize),
     /// Its KDC refuses the host's key (a re-joined host with an old keytab).
     RefusesHost,
@@ -50,6 +60,8 @@ pub struct Dc {
     /// Its KDC answers as the domain will be this many seconds later than its directory
     /// (a directory and a KDC that disagree: replication in progress).
     pub kdc_ahead: Cell<u64>,
+    /// Its KDC issues no service tickets (the key check cannot run there).
+    pub no_tickets: Cell<bool>,
     pub fault: Cell<Fault>,
 }
 
@@ -216,6 +228,7 @@ impl Domain {
                     name: n.to_string(),
                     lag: Cell::new(0),
                     kdc_ahead: Cell::new(0),
+                    no_tickets: Cell::new(false),
                     fault: Cell::new(Fault::None),
                 })
                 .collect(),
@@ -338,15 +351,28 @@ impl Bound<'_> {
         self.seen() + self.dc().map_or(0, |d| d.kdc_ahead.get())
     }
 
-    fn frozen(&self) -> Option<DirectoryError> {
+    /// The timeout of a frozen DC for the next account read (`kdc`: false), or for a KDC
+    /// request about the account just read (`kdc`: true).
+    fn frozen(&self, kdc: bool) -> Option<DirectoryError> {
         let dc = self.dc()?;
         match dc.fault.get() {
-            Fault::FreezeAfter(n) if self.reads >= n => Some(DirectoryError::Timeout {
-                server: dc.name.clone(),
-                what: "search",
-                after: Duration::from_secs(10),
-            }),
+            Fault::FreezeAfter(n) if self.reads > n || (!kdc && self.reads == n) => {
+                Some(DirectoryError::Timeout {
+                    server: dc.name.clone(),
+                    what: "search",
+                    after: Duration::from_secs(10),
+                })
+            }
             _ => None,
+        }
+    }
+
+    /// A frozen DC's port 88 does not answer either.
+    fn unreachable(&self, e: DirectoryError) -> KdcAskError {
+        KdcAskError::Unreachable {
+            server: self.server().to_string(),
+            kdc: "192.0.2.1:88".parse().unwrap(),
+            detail: e.to_string(),
         }
     }
 
@@ -379,7 +405,7 @@ impl Directory for Bound<'_> {
     fn fetch(&mut self, account: &str) -> Result<AccountRecord, DirectoryError> {
         let server = self.server().to_string();
         self.domain.note(format!("fetch {server} {account}"));
-        if let Some(e) = self.frozen() {
+        if let Some(e) = self.frozen(false) {
             return Err(e);
         }
         if self.at.is_none() {
@@ -427,11 +453,11 @@ impl Directory for Bound<'_> {
         self.connect_next(attempts)
     }
 
-    fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, String> {
+    fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, KdcAskError> {
         self.domain
             .note(format!("probe {} {name}@{realm}", self.server()));
-        if let Some(e) = self.frozen() {
-            return Err(e.to_string());
+        if let Some(e) = self.frozen(true) {
+            return Err(self.unreachable(e));
         }
         let t = self.kdc_seen();
         let Some(a) = self.account(name) else {
@@ -460,11 +486,11 @@ impl Directory for Bound<'_> {
         })
     }
 
-    fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, String> {
+    fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, KdcAskError> {
         self.domain
             .note(format!("ticket {} {principal}", self.server()));
-        if let Some(e) = self.frozen() {
-            return Err(e.to_string());
+        if let Some(e) = self.frozen(true) {
+            return Err(self.unreachable(e));
         }
         let t = self.kdc_seen();
         let name = principal.split('@').next().unwrap_or(principal);
@@ -473,9 +499,11 @@ impl Directory for Bound<'_> {
             .accounts
             .iter()
             .find(|a| a.sam.eq_ignore_ascii_case(name) || a.spns.iter().any(|s| s == name))
-            .ok_or_else(|| format!("KDC_ERR_S_PRINCIPAL_UNKNOWN for {principal}"))?;
-        if a.no_tickets.get() {
-            return Err("KDC policy rejects request (KDC_ERR_POLICY)".into());
+            .ok_or_else(|| {
+                KdcAskError::Refused(format!("Server {principal} not found in Kerberos database"))
+            })?;
+        if a.no_tickets.get() || self.dc().is_some_and(|d| d.no_tickets.get()) {
+            return Err(KdcAskError::Refused("KDC policy rejects request".into()));
         }
         // The KDC encrypts in the strongest key it holds of the enctypes the account supports.
         let k = a.kvno_at(t);
@@ -493,7 +521,7 @@ impl Directory for Bound<'_> {
                 KEY_USAGE_TICKET,
                 b"EncTicketPart: flags, session key, client, times, PAC",
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| KdcAskError::Refused(e.to_string()))?;
         Ok(TicketPart {
             realm: REALM.into(),
             sname: name.split('/').map(String::from).collect(),

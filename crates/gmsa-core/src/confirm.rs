@@ -12,9 +12,36 @@ use crate::plan::KeySet;
 /// The PBKDF2 iteration count AD uses (s2kparams `00 00 10 00`), the only one we derive with.
 const AD_S2K_PARAMS: [u8; 4] = [0, 0, 0x10, 0];
 
+/// Why the KDC's answer to the salt probe does not say which salt it holds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaltUnknown {
+    #[error(
+        "the KDC does not know the account (KDC_ERR_C_PRINCIPAL_UNKNOWN; not replicated to this \
+         DC yet?)"
+    )]
+    UnknownAccount,
+    /// A KRB-ERROR other than "pre-authentication required", with the KDC's text if any.
+    #[error("the KDC answered error {code}{}", text.as_ref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    KdcError { code: i32, text: Option<String> },
+    #[error(
+        "the KDC offers no AES key for the account (enctypes {})",
+        list(offered)
+    )]
+    NoAesKey { offered: Vec<i32> },
+    #[error("the KDC uses string-to-key parameters {params:02x?}, not AD's 4096 iterations")]
+    OtherIterations { params: Vec<u8> },
+    #[error("the KDC's salt is not UTF-8")]
+    NotUtf8,
+}
+
+fn list(etypes: &[i32]) -> String {
+    let v: Vec<String> = etypes.iter().map(i32::to_string).collect();
+    v.join(",")
+}
+
 /// The AES salt of the account's current keys, from the KDC's answer to the salt probe, or
 /// why the answer does not say (the caller then falls back to the computed salt).
-pub fn salt_from_reply(reply: &ProbeReply, realm: &str, name: &str) -> Result<String, String> {
+pub fn salt_from_reply(reply: &ProbeReply, realm: &str, name: &str) -> Result<String, SaltUnknown> {
     let entries: &[EtypeInfo] = match reply {
         ProbeReply::EtypeInfo {
             error_code: ERR_PREAUTH_REQUIRED,
@@ -22,15 +49,16 @@ pub fn salt_from_reply(reply: &ProbeReply, realm: &str, name: &str) -> Result<St
         }
         | ProbeReply::AsRep { entries, .. } => entries,
         ProbeReply::EtypeInfo { error_code, .. } => {
-            return Err(format!("the KDC answered error {error_code}"));
+            return Err(SaltUnknown::KdcError {
+                code: *error_code,
+                text: None,
+            });
         }
+        ProbeReply::Error { code: 6, .. } => return Err(SaltUnknown::UnknownAccount),
         ProbeReply::Error { code, text } => {
-            return Err(match (code, text) {
-                (6, _) => "the KDC does not know the account (KDC_ERR_C_PRINCIPAL_UNKNOWN; \
-                           not replicated to this DC yet?)"
-                    .to_string(),
-                (c, Some(t)) => format!("the KDC answered error {c} ({t})"),
-                (c, None) => format!("the KDC answered error {c}"),
+            return Err(SaltUnknown::KdcError {
+                code: *code,
+                text: text.clone(),
             });
         }
     };
@@ -38,24 +66,16 @@ pub fn salt_from_reply(reply: &ProbeReply, realm: &str, name: &str) -> Result<St
     let aes = [Enctype::Aes256CtsHmacSha196, Enctype::Aes128CtsHmacSha196]
         .iter()
         .find_map(|e| entries.iter().find(|i| i.etype == i32::from(e.number())))
-        .ok_or_else(|| {
-            let offered: Vec<String> = entries.iter().map(|e| e.etype.to_string()).collect();
-            format!(
-                "the KDC offers no AES key for the account (enctypes {})",
-                offered.join(",")
-            )
+        .ok_or_else(|| SaltUnknown::NoAesKey {
+            offered: entries.iter().map(|e| e.etype).collect(),
         })?;
     if let Some(p) = &aes.s2kparams
         && p[..] != AD_S2K_PARAMS
     {
-        return Err(format!(
-            "the KDC uses string-to-key parameters {p:02x?}, not AD's 4096 iterations"
-        ));
+        return Err(SaltUnknown::OtherIterations { params: p.clone() });
     }
     match &aes.salt {
-        Some(bytes) => {
-            String::from_utf8(bytes.clone()).map_err(|_| "the KDC's salt is not UTF-8".to_string())
-        }
+        Some(bytes) => String::from_utf8(bytes.clone()).map_err(|_| SaltUnknown::NotUtf8),
         // RFC 4120 §4: absent means the default salt, the realm and the name's components.
         None => Ok(format!("{realm}{name}")),
     }
@@ -73,9 +93,15 @@ pub enum Verdict {
     },
     /// Our key of that kvno and enctype does not decrypt the ticket.
     WrongKey { kvno: u32, enctype: Enctype },
-    /// Nothing to check against (an enctype we do not derive, a kvno whose password the blob
-    /// no longer has): neither confirmed nor refuted.
-    Unverifiable(String),
+    /// Nothing to check against: neither confirmed nor refuted.
+    Unverifiable(Unverifiable),
+}
+
+/// Why a ticket can neither confirm nor refute the keys.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unverifiable {
+    #[error("the ticket is encrypted with enctype {0}, which this tool does not derive")]
+    Enctype(i32),
 }
 
 /// `decrypt(enctype, key, cipher)`: whether `key` decrypts `cipher` (integrity checked).
@@ -110,10 +136,7 @@ pub fn check_ticket(
         .and_then(Enctype::from_number)
         .filter(|e| !e.is_des())
     else {
-        return Verdict::Unverifiable(format!(
-            "the ticket is encrypted with enctype {}, which this tool does not derive",
-            ticket.etype
-        ));
+        return Verdict::Unverifiable(Unverifiable::Enctype(ticket.etype));
     };
     let key = match c
         .keys

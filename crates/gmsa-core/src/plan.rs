@@ -1,6 +1,8 @@
 //! The update plan: given what a keytab holds and the keys an account should have, decide the
 //! new keytab content. Pure: no I/O, and the timestamp is an argument.
 
+use crate::blob::Password;
+use crate::crypto;
 use crate::enctype::Enctype;
 use crate::keytab::{Entry, Keytab, Principal};
 use crate::secret::SecretBytes;
@@ -38,26 +40,6 @@ pub struct Plan {
 /// not timestamp and not order: when they are the same set, nothing changed and the existing
 /// keytab is returned as it is.
 pub fn plan(existing: &Keytab, managed: &[Principal], keysets: &[KeySet], timestamp: u32) -> Plan {
-    plan_keeping(existing, managed, keysets, None, timestamp)
-}
-
-/// As [`plan`], except that for the key set of kvno `keep` the entries the keytab already holds
-/// (same principal, kvno and enctype) are kept as they are, and only the missing ones are
-/// derived ones.
-///
-/// Why: a kvno's key never changes once the KDC has set it, and the caller may not know its
-/// salt. After a rollover the previous password's keys (K-1) carry the salt the KDC used when
-/// it set that password; the KDC now describes only K's. For a gMSA renamed during K-1's epoch
-/// the two differ (K-1 under the old name, K under the new), and re-deriving K-1 with K's salt
-/// would turn away every ticket issued under K-1 in the hours before the rollover. The entries
-/// written while K-1 was the active key were checked against the KDC's ticket then.
-pub fn plan_keeping(
-    existing: &Keytab,
-    managed: &[Principal],
-    keysets: &[KeySet],
-    keep: Option<u32>,
-    timestamp: u32,
-) -> Plan {
     let mut principals: Vec<&Principal> = Vec::new();
     for p in managed {
         if !principals.iter().any(|q| q.same_name(p)) {
@@ -70,26 +52,13 @@ pub fn plan_keeping(
     for set in keysets {
         for p in &principals {
             for (enctype, key) in &set.keys {
-                let held = (keep == Some(set.kvno))
-                    .then(|| {
-                        existing.entries.iter().find(|e| {
-                            e.principal.same_name(p)
-                                && e.principal.name_type == p.name_type
-                                && e.kvno == set.kvno
-                                && e.enctype == enctype.number()
-                        })
-                    })
-                    .flatten();
-                let e = match held {
-                    Some(h) => h.clone(),
-                    None => Entry::new(
-                        (*p).clone(),
-                        timestamp,
-                        set.kvno,
-                        enctype.number(),
-                        key.clone(),
-                    ),
-                };
+                let e = Entry::new(
+                    (*p).clone(),
+                    timestamp,
+                    set.kvno,
+                    enctype.number(),
+                    key.clone(),
+                );
                 // The same kvno twice (e.g. a caller bug) must not produce duplicate entries.
                 if !desired.iter().any(|d| same_entry(d, &e)) {
                     desired.push(e);
@@ -180,6 +149,36 @@ pub fn plan_keeping(
         added,
         kept_newer,
     }
+}
+
+/// Takes, for a password version, the keys a keytab already holds for it instead of the ones
+/// just derived (`held`: the account principal's (enctype, key) entries of `set.kvno`), when
+/// they are that same password's. Returns whether any was taken.
+///
+/// Why: a kvno's key never changes once the KDC has set it, and the caller may not know its
+/// salt. After a rollover the previous password's keys (K-1) carry the salt the KDC used when
+/// it set that password; the KDC now describes only K's. For a gMSA renamed during K-1's epoch
+/// the two differ (K-1 under the old name, K under the new), and re-deriving K-1 with K's salt
+/// turns away every ticket issued under K-1 in the hours before the rollover (shown on Samba
+/// by tests/lab_trust.rs). The held keys were written while K-1 was the active key.
+///
+/// The RC4 key has no salt, so it tells whose password the held keys are: when the keytab
+/// holds one and it is not `password`'s, they are another password's (an account re-created
+/// under the same name, a keytab another tool wrote) and the derived keys stay.
+pub fn reuse_held(set: &mut KeySet, held: &[(Enctype, SecretBytes)], password: &Password) -> bool {
+    if let Some((_, rc4)) = held.iter().find(|(e, _)| *e == Enctype::Rc4Hmac)
+        && *rc4 != crypto::derive_key(Enctype::Rc4Hmac, password, "")
+    {
+        return false;
+    }
+    let mut taken = false;
+    for (enctype, key) in &mut set.keys {
+        if let Some((_, h)) = held.iter().find(|(e, _)| e == enctype) {
+            *key = h.clone();
+            taken = true;
+        }
+    }
+    taken
 }
 
 /// Equal for planning purposes: everything but the timestamp.

@@ -11,7 +11,9 @@ use crate::directory::{ClientOptions, DirectoryError, Session};
 use crate::doctor::{Report, advice};
 use crate::error::Error;
 use crate::keytab::Keytab;
-use crate::run::sync::{Checked, check_keys, client_options, kdc_salt, plan_account};
+use crate::run::sync::{
+    Checked, NoKdcSalt, check_keys, client_options, kdc_salt, plan_account, reuse_previous,
+};
 
 const TIME: &str = "time";
 const DCS: &str = "domain controllers";
@@ -395,22 +397,24 @@ fn account(r: &mut Report, cfg: &Config, acc: &Account, session: Option<&mut Ses
         }
         probe
     } else {
-        Err("the salt probe is turned off (salt-probe = false)".to_string())
+        Err(NoKdcSalt::Off)
     };
-    let (change, synced) = match plan_account(acc, &rec, &password, &realm, probe.as_deref().ok()) {
-        Ok(planned) => planned,
-        Err(e) => {
-            r.fail(
-                section,
-                "keys",
-                e.to_string(),
-                "correct enctypes in the account's table, or the account's \
+    let (mut change, synced) =
+        match plan_account(acc, &rec, &password, &realm, probe.as_deref().ok()) {
+            Ok(planned) => planned,
+            Err(e) => {
+                r.fail(
+                    section,
+                    "keys",
+                    e.to_string(),
+                    "correct enctypes in the account's table, or the account's \
                  msDS-SupportedEncryptionTypes"
-                    .into(),
-            );
-            return;
-        }
-    };
+                        .into(),
+                );
+                return;
+            }
+        };
+    reuse_previous(&mut change, &acc.keytab, &synced.principal, &rec, &password);
     // The KDC's own ticket judges the keys, exactly as sync does before it writes.
     let what = "keys confirmed by the KDC";
     match check_keys(session, &rec, &password, &realm, &change, &probe) {
@@ -494,8 +498,7 @@ fn keytab_current(
             return;
         }
     };
-    let plan =
-        crate::plan::plan_keeping(&keytab, &change.principals, &change.keysets, change.keep, 0);
+    let plan = crate::plan::plan(&keytab, &change.principals, &change.keysets, 0);
     if plan.changed {
         r.warn(
             section,

@@ -9,6 +9,31 @@ use crate::enctype::Enctype;
 use crate::krbmsg::{self, ProbeReply, TicketPart};
 use crate::sys::KEY_USAGE_TICKET;
 
+/// Why the session's KDC gave no answer to a key-check question (the salt probe, a service
+/// ticket for the account). The check then cannot run: a warning, not an error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KdcAskError {
+    #[error("{NO_LINK}")]
+    NoLink,
+    #[error("no randomness for the nonce: {0}")]
+    NoRandomness(String),
+    /// No reply from the DC's port 88 (connect, send, the reply's framing, the time limit).
+    #[error("{server} ({kdc}): {detail}")]
+    Unreachable {
+        server: String,
+        kdc: std::net::SocketAddr,
+        detail: String,
+    },
+    #[error("{server}: {error}")]
+    Malformed {
+        server: String,
+        error: krbmsg::ParseError,
+    },
+    /// libkrb5 refused the exchange or the KDC answered with an error (its text).
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// Enctypes the probe asks for, strongest first: the reply describes the KDC's key for the
 /// first one it holds (AD: always AES256).
 const PROBE_ETYPES: [i32; 3] = [18, 17, 23];
@@ -16,24 +41,31 @@ const PROBE_ETYPES: [i32; 3] = [18, 17, 23];
 impl Session {
     /// The KDC's answer to an AS-REQ without pre-authentication for `name@realm`. No key is
     /// tried, so it has no bad-password side effects. Errors are one line for a warning.
-    pub fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, String> {
+    pub fn probe_salt(&mut self, name: &str, realm: &str) -> Result<ProbeReply, KdcAskError> {
         let mut nonce = [0u8; 4];
-        getrandom::fill(&mut nonce).map_err(|e| format!("no randomness for the nonce: {e}"))?;
+        getrandom::fill(&mut nonce).map_err(|e| KdcAskError::NoRandomness(e.to_string()))?;
         let request =
             krbmsg::salt_probe_request(realm, name, &PROBE_ETYPES, u32::from_ne_bytes(nonce));
-        let link = self.link.as_ref().ok_or(NO_LINK)?;
+        let link = self.link.as_ref().ok_or(KdcAskError::NoLink)?;
         let reply = self
             .runtime
             .block_on(kdc::send(link.kdc, &request, self.timeout))
-            .map_err(|e| format!("{} ({}): {e}", link.host, link.kdc))?;
-        krbmsg::parse_probe_reply(&reply).map_err(|e| format!("{}: {e}", link.host))
+            .map_err(|detail| KdcAskError::Unreachable {
+                server: link.host.clone(),
+                kdc: link.kdc,
+                detail,
+            })?;
+        krbmsg::parse_probe_reply(&reply).map_err(|error| KdcAskError::Malformed {
+            server: link.host.clone(),
+            error,
+        })
     }
 
     /// A service ticket for `principal` (e.g. `svc_web$@EXAMPLE.TEST`) from this DC's KDC,
     /// with the host's own TGT; the ccache does not keep it.
-    pub fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, String> {
+    pub fn service_ticket(&mut self, principal: &str) -> Result<TicketPart, KdcAskError> {
         let realm = self.client_realm().to_string();
-        let link = self.link.as_ref().ok_or(NO_LINK)?;
+        let link = self.link.as_ref().ok_or(KdcAskError::NoLink)?;
         let bytes = self
             .runtime
             .block_on(kdc::fetch_ticket(
@@ -43,8 +75,11 @@ impl Session {
                 &realm,
                 self.timeout,
             ))
-            .map_err(|f| f.describe())?;
-        krbmsg::parse_ticket(&bytes).map_err(|e| e.to_string())
+            .map_err(|f| KdcAskError::Refused(f.describe()))?;
+        krbmsg::parse_ticket(&bytes).map_err(|error| KdcAskError::Malformed {
+            server: link.host.clone(),
+            error,
+        })
     }
 
     /// Whether `key` of `enctype` decrypts a ticket's enc-part (libkrb5 checks its integrity).

@@ -11,3 +11,4 @@ pub(super) mod kdc_check;
 pub(super) mod kdc_classify;
 pub(super) mod kdc_frame;
 pub use gmsa_core::kdc_time;
+pub use kdc_check::KdcAskError;

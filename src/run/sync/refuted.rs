@@ -12,7 +12,7 @@ pub enum SaltSource {
     /// The account's current name: the salt the KDC gives a new password (the next key).
     NewName,
     /// Computed from the account's name, because the KDC's salt could not be read.
-    Computed { why: String },
+    Computed { why: super::trust::NoKdcSalt },
 }
 
 /// What the KDC's ticket refuted.

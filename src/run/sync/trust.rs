@@ -4,17 +4,43 @@
 use super::key_salts;
 use super::refuted::{KeyRefuted, Refutation, SaltSource};
 use crate::blob::ManagedPassword;
-use crate::confirm::{self, Candidate, Verdict};
-use crate::directory::{AccountRecord, Directory};
+use crate::confirm::{self, Candidate, SaltUnknown, Unverifiable, Verdict};
+use crate::directory::{AccountRecord, Directory, KdcAskError};
 use crate::enctype::Enctype;
 use crate::error::Error;
 use crate::log;
 use crate::store::keytab_file::Change;
 
+/// Why the salt the KDC holds for the account is not known: the salt probe is off, the KDC
+/// gave no answer, or its answer does not say. The salt computed from the name is used then.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoKdcSalt {
+    #[error("the salt probe is turned off (salt-probe = false)")]
+    Off,
+    #[error(transparent)]
+    NoAnswer(#[from] KdcAskError),
+    #[error(transparent)]
+    Unknown(#[from] SaltUnknown),
+}
+
+/// Why the keys could not be checked against the KDC's ticket (they are written with a
+/// warning).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unverified {
+    #[error("no service ticket for the account: {0}")]
+    NoTicket(KdcAskError),
+    #[error(transparent)]
+    Ticket(#[from] Unverifiable),
+}
+
 /// The salt of the account's active keys, as the session's KDC says, or why it cannot say.
-pub fn probe_salt(session: &mut dyn Directory, sam: &str, realm: &str) -> Result<String, String> {
+pub fn probe_salt(
+    session: &mut dyn Directory,
+    sam: &str,
+    realm: &str,
+) -> Result<String, NoKdcSalt> {
     let reply = session.probe_salt(sam, realm)?;
-    confirm::salt_from_reply(&reply, realm, sam)
+    Ok(confirm::salt_from_reply(&reply, realm, sam)?)
 }
 
 /// What the KDC's own ticket says of the keys about to be written, when they are not refuted.
@@ -26,21 +52,23 @@ pub enum Checked {
     /// minutes of its epoch, whose blob has only the next password): nothing to confirm.
     KeptActive { kvno: u32 },
     /// The check could not run (the KDC refused a ticket, an enctype we do not derive).
-    Unverified(String),
+    Unverified(Unverified),
 }
 
 /// Gets a ticket for the account and checks its key and kvno (see [`check`]), logging the
 /// outcome: a check that cannot run is a warning, and the keys are written unconfirmed.
+/// Returns whether the KDC's ticket confirmed them.
 pub(super) fn confirm(
     session: &mut dyn Directory,
     rec: &AccountRecord,
     password: &ManagedPassword,
     realm: &str,
     change: &Change,
-    probe: &Result<String, String>,
-) -> Result<(), Error> {
+    probe: &Result<String, NoKdcSalt>,
+) -> Result<bool, Error> {
     let sam = &rec.sam_account_name;
-    match check(session, rec, password, realm, change, probe)? {
+    let checked = check(session, rec, password, realm, change, probe)?;
+    match &checked {
         Checked::Confirmed { kvno, enctype } => log::debug(
             "keys confirmed by the KDC",
             &[
@@ -58,11 +86,11 @@ pub(super) fn confirm(
             &[
                 ("account", sam),
                 ("server", &session.server()),
-                ("reason", &why),
+                ("reason", why),
             ],
         ),
     }
-    Ok(())
+    Ok(!matches!(checked, Checked::Unverified(_)))
 }
 
 /// Gets a ticket for the account from the session's KDC and checks that the key of its kvno
@@ -74,13 +102,15 @@ pub fn check(
     password: &ManagedPassword,
     realm: &str,
     change: &Change,
-    probe: &Result<String, String>,
+    probe: &Result<String, NoKdcSalt>,
 ) -> Result<Checked, Error> {
     let sam = &rec.sam_account_name;
     let server = session.server().to_string();
     // The account principal first; should the KDC refuse tickets to it, one of its SPNs
     // (their tickets use the same key).
-    let mut ticket = Err(String::new());
+    let mut ticket = Err(KdcAskError::Refused(
+        "no principal to ask a ticket for".into(),
+    ));
     for principal in change.principals.iter().take(2) {
         let name = principal.to_string();
         ticket = session.service_ticket(&name);
@@ -95,9 +125,7 @@ pub fn check(
     let ticket = match ticket {
         Ok(t) => t,
         Err(why) => {
-            return Ok(Checked::Unverified(format!(
-                "no service ticket for the account: {why}"
-            )));
+            return Ok(Checked::Unverified(Unverified::NoTicket(why)));
         }
     };
 
@@ -139,15 +167,15 @@ pub fn check(
         (Err(why), false) => SaltSource::Computed { why: why.clone() },
     };
     let refuted = |refutation| {
-        Error::KeyMismatch(KeyRefuted {
+        Error::KeyMismatch(Box::new(KeyRefuted {
             account: sam.clone(),
             server: server.clone(),
             refutation,
-        })
+        }))
     };
     match verdict {
         Verdict::Confirmed { kvno, enctype } => Ok(Checked::Confirmed { kvno, enctype }),
-        Verdict::Unverifiable(why) => Ok(Checked::Unverified(why)),
+        Verdict::Unverifiable(why) => Ok(Checked::Unverified(why.into())),
         // A young account in the last minutes of its epoch: the blob has only the next
         // password, and the plan keeps the active key's entries already in the keytab.
         Verdict::UnknownKvno { kvno: Some(k), .. }

@@ -311,36 +311,36 @@ fn a_dc_that_is_behind_never_takes_a_kvno_back() {
 }
 
 #[test]
-fn the_kept_kvnos_entries_stay_byte_for_byte_and_only_missing_ones_are_added() {
-    // Kvno 1 written (and checked) while it was active: AES256 and RC4 only.
-    let mut old = set(1, 10);
-    old.keys.remove(1);
-    let before = plan(&Keytab::default(), &managed(), &[old], 100).keytab;
-    // After the rollover: kvno 2 new, kvno 1 re-derived with another salt (tag 50).
-    let p = plan_keeping(&before, &managed(), &[set(2, 20), set(1, 50)], Some(1), 200);
-    let kvno1: Vec<(u16, u8, u32)> = p
-        .keytab
-        .entries
-        .iter()
-        .filter(|e| e.kvno == 1 && e.principal.components[0] == b"svc_web$")
-        .map(|e| (e.enctype, e.key.expose()[0], e.timestamp))
-        .collect();
-    // AES256 and RC4 as they were (tag 10, 12, time 100); AES128 was missing: derived (51).
-    assert_eq!(kvno1, [(18, 10, 100), (17, 51, 200), (23, 12, 100)]);
-    assert!(
-        p.keytab
-            .entries
-            .iter()
-            .filter(|e| e.kvno == 2)
-            .all(|e| e.timestamp == 200)
+fn held_keys_of_the_same_password_are_taken_and_another_passwords_are_not() {
+    let password = Password(SecretBytes::new(vec![0x41; 256]));
+    let rc4 = crate::crypto::derive_key(Rc4Hmac, &password, "");
+    // Derived with the salt the caller knows now (tag 50); the keytab holds AES256 under the
+    // salt the KDC used then (tag 10) and the password's RC4 key, no AES128.
+    let derived = || {
+        let mut s = set(1, 50);
+        s.keys[2].1 = rc4.clone();
+        s
+    };
+    let held = vec![(Aes256CtsHmacSha196, key(10, 32)), (Rc4Hmac, rc4.clone())];
+    let mut s = derived();
+    assert!(reuse_held(&mut s, &held, &password));
+    let tags: Vec<u8> = s.keys.iter().map(|(_, k)| k.expose()[0]).collect();
+    assert_eq!(
+        tags,
+        [10, 51, rc4.expose()[0]],
+        "AES256 held, AES128 derived"
     );
-    // Without `keep`, kvno 1 is replaced by the key sets'.
-    let p = plan(&before, &managed(), &[set(2, 20), set(1, 50)], 200);
-    assert!(
-        p.keytab
-            .entries
-            .iter()
-            .filter(|e| e.kvno == 1)
-            .all(|e| e.key.expose()[0] >= 50)
-    );
+    // An RC4 key of another password: nothing is taken.
+    let other = vec![(Aes256CtsHmacSha196, key(10, 32)), (Rc4Hmac, key(9, 16))];
+    let mut s = derived();
+    assert!(!reuse_held(&mut s, &other, &password));
+    assert_eq!(s.keys[0].1, key(50, 32));
+    // No RC4 held (an AES-only keytab): the AES keys are taken as they are.
+    let mut s = derived();
+    assert!(reuse_held(&mut s, &held[..1], &password));
+    assert_eq!(s.keys[0].1, key(10, 32));
+    // Nothing held: nothing taken.
+    let mut s = derived();
+    assert!(!reuse_held(&mut s, &[], &password));
+    assert_eq!(s.keys[0].1, key(50, 32));
 }
