@@ -40,14 +40,7 @@ fn health(cfg: &Config, now: u64) -> Vec<Health> {
 
 /// One DC, svc_a$ and svc_b$ (30-day epochs from T0), their keytabs `a` and `b` on one host.
 fn two_accounts() -> (Domain, Host, Config) {
-    let domain = Domain::new(
-        &["dc1"],
-        vec![
-            Gmsa::new("svc_a$", T0, 30 * DAY, 1),
-            Gmsa::new("svc_b$", T0, 30 * DAY, 2),
-        ],
-        T0,
-    );
+    let domain = Domain::two_gmsas(&["dc1"], T0);
     let host = Host::new();
     let cfg = host.config(&["dc1"], &[("svc_a$", "a"), ("svc_b$", "b")], "");
     (domain, host, cfg)

@@ -234,14 +234,7 @@ fn partial_failures_stay_with_their_accounts() {
 
 #[test]
 fn no_dc_reached_fails_every_account_with_the_dcs_own_errors() {
-    let domain = Domain::new(
-        &["dc1", "dc2"],
-        vec![
-            Gmsa::new("svc_a$", T0, 30 * DAY, 1),
-            Gmsa::new("svc_b$", T0, 30 * DAY, 2),
-        ],
-        T0,
-    );
+    let domain = Domain::two_gmsas(&["dc1", "dc2"], T0);
     for dc in &domain.dcs {
         dc.fault.set(Fault::Unreachable);
     }
@@ -480,14 +473,7 @@ fn keys_the_kdc_gives_no_ticket_for_are_written_unconfirmed() {
 fn an_account_refuted_before_a_failover_is_asked_of_the_dc_failed_over_to() {
     // dc1's KDC is ahead of its directory (svc_a$ is refuted there), then dc1 freezes while
     // svc_b$ is read: the run moves to dc2, and svc_a$ is asked there too.
-    let domain = Domain::new(
-        &["dc1", "dc2"],
-        vec![
-            Gmsa::new("svc_a$", T0, 30 * DAY, 1),
-            Gmsa::new("svc_b$", T0, 30 * DAY, 2),
-        ],
-        T0,
-    );
+    let domain = Domain::two_gmsas(&["dc1", "dc2"], T0);
     domain.dc("dc1").kdc_ahead.set(15 * DAY);
     domain.dc("dc1").fault.set(Fault::FreezeAfter(1));
     let host = Host::new();

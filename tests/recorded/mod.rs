@@ -239,6 +239,18 @@ impl Domain {
         }
     }
 
+    /// `dcs` and two gMSAs, svc_a$ and svc_b$, with 30-day epochs from `created`.
+    pub fn two_gmsas(dcs: &[&str], created: u64) -> Domain {
+        Domain::new(
+            dcs,
+            vec![
+                Gmsa::new("svc_a$", created, 30 * 86_400, 1),
+                Gmsa::new("svc_b$", created, 30 * 86_400, 2),
+            ],
+            created,
+        )
+    }
+
     pub fn dc(&self, name: &str) -> &Dc {
         self.dcs.iter().find(|d| d.name == name).expect("a DC")
     }
