@@ -489,3 +489,45 @@ fn an_account_refuted_before_a_failover_is_asked_of_the_dc_failed_over_to() {
     assert_eq!(domain.count("failover"), 1);
     assert_eq!(host.assert_kdc_keys("a", domain.gmsa("svc_a$")), [1]);
 }
+
+#[test]
+fn a_fifo_at_a_keytab_path_fails_that_account_at_once_and_is_left_alone() {
+    // The unlocked reads before the write (a DC behind? the previous keys held?) are bounded
+    // and refuse anything but a regular file: a FIFO there would otherwise block the run.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let host = Host::new();
+    let fifo = host.path("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let dir = host.dir.path().to_path_buf();
+    std::thread::spawn(move || {
+        let domain = Domain::two_gmsas(&["dc1"], T0);
+        let host = Host {
+            dir: tempfile::TempDir::new_in(&dir).unwrap(),
+        };
+        let cfg = host.config(&["dc1"], &[("svc_a$", "../fifo"), ("svc_b$", "b")], "");
+        // kvno 2 with the previous password: both unlocked reads happen.
+        let s = sync(&host, &domain, &cfg, T0 + 31 * DAY);
+        let classes: Vec<Option<Class>> = s
+            .accounts
+            .iter()
+            .map(|a| a.result.as_ref().err().map(Error::class))
+            .collect();
+        let kvnos = host.assert_kdc_keys("b", domain.gmsa("svc_b$"));
+        tx.send((classes, kvnos)).unwrap();
+    });
+    let (classes, kvnos) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the run ends instead of blocking on the FIFO");
+    assert!(classes[0].is_some(), "{classes:?}");
+    assert_eq!(classes[1], None);
+    assert_eq!(kvnos, [1, 2]);
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "left as it was"
+    );
+}

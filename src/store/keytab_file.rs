@@ -4,7 +4,7 @@
 use crate::error::Error;
 use crate::keytab::{Keytab, Principal};
 use crate::plan::{self, KeySet};
-use crate::store::fsio::{self, Outcome, Ownership};
+use crate::store::fsio::{self, Outcome, Ownership, bounded};
 use std::path::Path;
 use std::time::Duration;
 
@@ -86,22 +86,31 @@ pub fn apply(path: &Path, own: &Ownership, changes: &[Change], now: u32) -> Resu
     })
 }
 
-/// The (enctype, key) entries `keytab` holds for `principal` at `kvno` (an unlocked read; an
-/// unreadable or malformed keytab holds none here, and the locked write reports it).
+/// The entries `keytab` holds for `principal`: an unlocked read (a hint; the locked write
+/// decides), bounded like every keytab read. A keytab that is missing, not a regular file (a
+/// FIFO would block a plain read), over [`bounded::MAX_KEYTAB`] or malformed gives `None`, and
+/// the locked write reports it.
+pub fn entries_for(keytab: &Path, principal: &str) -> Option<Vec<crate::keytab::Entry>> {
+    let bytes = bounded::read_file(keytab, bounded::MAX_KEYTAB).ok()?;
+    let kt = crate::keytab::Keytab::parse(&bytes).ok()?;
+    Some(
+        kt.entries
+            .into_iter()
+            .filter(|e| e.principal.to_string() == principal)
+            .collect(),
+    )
+}
+
+/// The (enctype, key) entries `keytab` holds for `principal` at `kvno` (see [`entries_for`]).
 pub fn held_keys(
     keytab: &Path,
     principal: &str,
     kvno: u32,
 ) -> Vec<(crate::enctype::Enctype, crate::secret::SecretBytes)> {
-    let Ok(bytes) = std::fs::read(keytab).map(zeroize::Zeroizing::new) else {
-        return Vec::new();
-    };
-    let Ok(kt) = crate::keytab::Keytab::parse(&bytes) else {
-        return Vec::new();
-    };
-    kt.entries
-        .iter()
-        .filter(|e| e.kvno == kvno && e.principal.to_string() == principal)
-        .filter_map(|e| crate::enctype::Enctype::from_number(e.enctype).map(|t| (t, e.key.clone())))
+    entries_for(keytab, principal)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.kvno == kvno)
+        .filter_map(|e| crate::enctype::Enctype::from_number(e.enctype).map(|t| (t, e.key)))
         .collect()
 }

@@ -8,7 +8,6 @@ pub use crate::state::{
 };
 
 use crate::config::{Account, Config};
-use crate::keytab::Keytab;
 use crate::store::fsio::{self, Ownership};
 use std::path::{Path, PathBuf};
 
@@ -115,12 +114,8 @@ pub fn judge(cfg: &Config, st: &State, acc: &Account, now: u64) -> Judged {
 
 /// The kvnos a keytab holds for a principal, for `status`.
 pub fn kvnos_in(keytab: &Path, principal: &str) -> Option<Vec<u32>> {
-    let bytes = zeroize::Zeroizing::new(std::fs::read(keytab).ok()?);
-    let kt = Keytab::parse(&bytes).ok()?;
-    let mut k: Vec<u32> = kt
-        .entries
+    let mut k: Vec<u32> = crate::store::keytab_file::entries_for(keytab, principal)?
         .iter()
-        .filter(|e| e.principal.to_string() == principal)
         .map(|e| e.kvno)
         .collect();
     k.sort_unstable_by(|a, b| b.cmp(a));
