@@ -18,6 +18,14 @@ fn sync(_host: &Host, domain: &Domain, cfg: &gmsa_keytab::config::Config, now: u
     run_with(cfg, &accounts, now as u32, |o| domain.connect(o))
 }
 
+/// The DC that answered for each account.
+fn servers(s: &Summary) -> Vec<String> {
+    s.accounts
+        .iter()
+        .map(|a| a.server.clone().expect("a DC answered"))
+        .collect()
+}
+
 fn ok(s: &Summary) {
     for a in &s.accounts {
         if let Err(e) = &a.result {
@@ -166,11 +174,7 @@ fn a_frozen_dc_costs_one_failover_for_the_whole_run() {
     let cfg = host.config(&["dc1", "dc2", "dc3"], &list, "");
     let s = sync(&host, &domain, &cfg, T0 + DAY);
     ok(&s);
-    let servers: Vec<_> = s
-        .accounts
-        .iter()
-        .map(|a| a.server.clone().unwrap())
-        .collect();
+    let servers = servers(&s);
     assert_eq!(servers, ["dc1", "dc2", "dc2", "dc2"]);
     assert_eq!(domain.count("failover"), 1);
     assert_eq!(
@@ -480,11 +484,7 @@ fn an_account_refuted_before_a_failover_is_asked_of_the_dc_failed_over_to() {
     let cfg = host.config(&["dc1", "dc2"], &[("svc_a$", "a"), ("svc_b$", "b")], "");
     let s = sync(&host, &domain, &cfg, T0 + 20 * DAY);
     ok(&s);
-    let servers: Vec<_> = s
-        .accounts
-        .iter()
-        .map(|a| a.server.clone().unwrap())
-        .collect();
+    let servers = servers(&s);
     assert_eq!(servers, ["dc2", "dc2"]);
     assert_eq!(domain.count("failover"), 1);
     assert_eq!(host.assert_kdc_keys("a", domain.gmsa("svc_a$")), [1]);

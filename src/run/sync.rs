@@ -88,11 +88,6 @@ impl Summary {
     }
 }
 
-/// Client options from the configuration: the configuration holds them as they are.
-pub fn client_options(cfg: &Config) -> ClientOptions {
-    cfg.directory.clone()
-}
-
 /// The kvno of the blob's current password, and the salts of its keys and of the previous
 /// password's. `kdc_salt` is the salt the KDC holds for the account's active key (the salt
 /// probe), None when the probe failed or is turned off. Pure.
@@ -306,7 +301,7 @@ pub fn run_with<D: Directory>(
             })
             .collect(),
     };
-    let mut connected = match connect(&client_options(cfg)) {
+    let mut connected = match connect(&cfg.directory) {
         Ok(s) => s,
         Err(e) => {
             let e = Arc::new(e);
@@ -350,15 +345,14 @@ pub fn run_with<D: Directory>(
         let pending: Vec<usize> = (0..accounts.len())
             .filter(|i| ask_elsewhere(&fetched[*i], accounts[*i]))
             .collect();
-        let here = session.server().to_string();
-        let fresh: Vec<usize> = pending
-            .iter()
-            .copied()
-            .filter(|i| !fetched[*i].asked.contains(&here))
-            .collect();
         if pending.is_empty() {
             break;
         }
+        let here = session.server().to_string();
+        let fresh: Vec<usize> = pending
+            .into_iter()
+            .filter(|i| !fetched[*i].asked.contains(&here))
+            .collect();
         if fresh.is_empty() {
             if !session.has_more_servers() {
                 break;

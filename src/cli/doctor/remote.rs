@@ -11,9 +11,7 @@ use crate::directory::{ClientOptions, DirectoryError, Session};
 use crate::doctor::{Report, advice};
 use crate::error::Error;
 use crate::keytab::Keytab;
-use crate::run::sync::{
-    Checked, NoKdcSalt, check_keys, client_options, kdc_salt, plan_account, reuse_previous,
-};
+use crate::run::sync::{Checked, NoKdcSalt, check_keys, kdc_salt, plan_account, reuse_previous};
 
 const TIME: &str = "time";
 const DCS: &str = "domain controllers";
@@ -27,7 +25,6 @@ pub fn check(
     accounts: &[&Account],
     sb: &SandboxSource,
 ) {
-    let opts = client_options(cfg);
     let probe = match Probe::new(cfg.directory.timeout) {
         Ok(p) => p,
         Err(e) => {
@@ -38,7 +35,7 @@ pub fn check(
     let candidates = dc_list(r, cfg, identity, &probe);
     let reachable = ports(r, cfg, &candidates, &probe);
     clock(r, cfg, &reachable, &probe);
-    let mut session = binds(r, &opts, identity, &reachable);
+    let mut session = binds(r, &cfg.directory, identity, &reachable);
     for acc in accounts {
         account(r, cfg, acc, session.as_mut());
         local::account_files(r, acc, sb);
